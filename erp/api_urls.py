@@ -1,0 +1,10 @@
+"""The /api/v1/ router: every app registers its viewsets here."""
+
+from rest_framework.routers import DefaultRouter
+
+from warehouse import api as warehouse_api
+
+router = DefaultRouter()
+warehouse_api.register(router)
+
+urlpatterns = router.urls

@@ -1,0 +1,62 @@
+"""What each role may do, as Django permission codenames ("app_label.codename").
+
+Roles are auth Groups. ``roles_sync`` (run by migrations) makes every group hold exactly the
+permissions listed here that exist at that point, so a later app adds its permissions by
+extending these lists and shipping a migration that calls ``roles_sync`` again.
+"""
+
+from erp.models import Role
+
+VIEW_CATALOG_AND_STOCK = [
+    "warehouse.view_sku",
+    "warehouse.view_bundleitem",
+    "warehouse.view_warehouse",
+    "warehouse.view_location",
+    "warehouse.view_stocklevel",
+    "warehouse.view_stockmove",
+    "warehouse.view_reservation",
+    "warehouse.export_sku",
+]
+EDIT_CATALOG = [
+    "warehouse.add_sku",
+    "warehouse.change_sku",
+    "warehouse.import_sku",
+    "warehouse.add_bundleitem",
+    "warehouse.change_bundleitem",
+    "warehouse.delete_bundleitem",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str] | None] = {
+    # None = every permission there is.
+    Role.ADMIN: None,
+    Role.OPERATIONS: [*VIEW_CATALOG_AND_STOCK, *EDIT_CATALOG, "warehouse.reserve_stock"],
+    Role.WAREHOUSE: [
+        *VIEW_CATALOG_AND_STOCK,
+        "warehouse.adjust_stock",
+        "warehouse.move_stock",
+        "warehouse.receive_stock",
+        "warehouse.add_location",
+        "warehouse.change_location",
+    ],
+    Role.PURCHASING: [*VIEW_CATALOG_AND_STOCK, *EDIT_CATALOG, "warehouse.receive_stock"],
+    Role.FINANCE: [*VIEW_CATALOG_AND_STOCK, "erp.view_exchangerate", "erp.add_exchangerate"],
+}
+
+
+def roles_sync(*, group_model, permission_model) -> None:
+    """Give each role group exactly its permissions. Takes models so migrations can pass the
+    historical ones."""
+    for role, codes in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        if codes is None:
+            perms = list(permission_model.objects.all())
+        else:
+            perms = []
+            for code in codes:
+                app_label, codename = code.split(".", 1)
+                perms.extend(
+                    permission_model.objects.filter(
+                        content_type__app_label=app_label, codename=codename
+                    )
+                )
+        group.permissions.set(perms)

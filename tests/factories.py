@@ -1,0 +1,72 @@
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group
+
+from erp.models import User
+from warehouse.models import BundleItem, Location, Sku, Warehouse
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password("pass-Word-123")
+    all_warehouses = True
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.set([Group.objects.get(name=role) for role in extracted])
+
+    @factory.post_generation
+    def warehouses(self, create, extracted, **kwargs):
+        if create and extracted is not None:
+            self.all_warehouses = False
+            self.save(update_fields=["all_warehouses"])
+            self.warehouses.set(extracted)
+
+
+class WarehouseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Warehouse
+        django_get_or_create = ["code"]
+
+    code = factory.Sequence(lambda n: f"WH{n}")
+    name = factory.LazyAttribute(lambda o: f"Warehouse {o.code}")
+    kind = Warehouse.Kind.OWN
+    country = "CN"
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+
+    warehouse = factory.SubFactory(WarehouseFactory)
+    code = factory.Sequence(lambda n: f"B-{n:04d}")
+    pick_sequence = factory.Sequence(lambda n: n)
+
+
+class SkuFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Sku
+
+    code = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Sequence(lambda n: f"Stainless mug {n}")
+    name_zh = factory.Sequence(lambda n: f"不锈钢杯 {n}")
+    weight_g = 350
+    declared_name_en = "Mug"
+    declared_name_zh = "杯子"
+    hs_code = "7323930000"
+    declared_value_usd = Decimal("4.50")
+
+
+class BundleItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BundleItem
+
+    bundle = factory.SubFactory(SkuFactory, is_bundle=True)
+    component = factory.SubFactory(SkuFactory)
+    quantity = 1

@@ -1,0 +1,77 @@
+"""Reads shared by pages, the API, reports and commands."""
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from warehouse.models import Location, Reservation, Sku, StockLevel, StockMove
+
+
+@dataclass(frozen=True)
+class Drift:
+    sku_code: str
+    location: str
+    field: str
+    stored: int
+    derived: int
+
+
+def stock_drift() -> list[Drift]:
+    """Every stock level whose on_hand differs from the sum of its ledger moves or whose
+    reserved differs from the sum of its reservations, and every ledger (sku, bin) that has no
+    level row at all. A fixed number of queries, whatever the size of the ledger."""
+    moves_sum = (
+        StockMove.objects.filter(sku_id=OuterRef("sku_id"), location_id=OuterRef("location_id"))
+        .order_by()
+        .values("sku_id", "location_id")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    reserved_sum = (
+        Reservation.objects.filter(stock_level_id=OuterRef("pk"))
+        .order_by()
+        .values("stock_level_id")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    levels = (
+        StockLevel.objects.annotate(
+            ledger=Coalesce(Subquery(moves_sum), Value(0)),
+            held=Coalesce(Subquery(reserved_sum), Value(0)),
+        )
+        .filter(~Q(on_hand=F("ledger")) | ~Q(reserved=F("held")))
+        .select_related("sku", "location__warehouse")
+        .order_by("sku__code", "location__code")
+    )
+    drift: list[Drift] = []
+    for level in levels:
+        where = f"{level.location.warehouse.code}/{level.location.code}"
+        if level.on_hand != level.ledger:
+            drift.append(Drift(level.sku.code, where, "on_hand", level.on_hand, level.ledger))
+        if level.reserved != level.held:
+            drift.append(Drift(level.sku.code, where, "reserved", level.reserved, level.held))
+
+    orphans = (
+        StockMove.objects.order_by()
+        .values("sku_id", "location_id")
+        .annotate(total=Sum("quantity"))
+        .filter(
+            ~Exists(
+                StockLevel.objects.filter(
+                    sku_id=OuterRef("sku_id"), location_id=OuterRef("location_id")
+                )
+            )
+        )
+    )
+    orphans = list(orphans)
+    if orphans:
+        skus = Sku.objects.in_bulk({o["sku_id"] for o in orphans})
+        locations = Location.objects.select_related("warehouse").in_bulk(
+            {o["location_id"] for o in orphans}
+        )
+        for o in orphans:
+            loc = locations[o["location_id"]]
+            where = f"{loc.warehouse.code}/{loc.code}"
+            drift.append(Drift(skus[o["sku_id"]].code, where, "on_hand", 0, o["total"]))
+    return drift

@@ -1,0 +1,492 @@
+"""Every write to stock: receive, adjust, move between bins, reserve, release, consume.
+
+One recipe throughout (STYLE.md §7): each service is one transaction; rows are locked with
+``select_for_update`` in a fixed order (SKU rows by pk, then stock levels by pk) through
+``_lock_skus`` / ``_lock_levels``; counters change with ``F()`` expressions while their rows are
+locked; every change of ``on_hand`` writes a ``StockMove`` in the same transaction, so
+``on_hand = Σ moves`` per (sku, location) always holds. On SQLite the IMMEDIATE transaction
+mode serialises writers instead, and the same code is correct there.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from erp.errors import ServiceError
+from erp.models import User
+from warehouse.models import (
+    BundleItem,
+    Location,
+    Reservation,
+    Sku,
+    StockLevel,
+    StockMove,
+    Warehouse,
+)
+
+COST_QUANTUM = Decimal("0.0001")
+
+
+class StockError(ServiceError):
+    """A stock operation that cannot be done as asked; the message is for the user."""
+
+    code = "stock_error"
+
+
+@dataclass(frozen=True)
+class Shortage:
+    sku_code: str
+    requested: int
+    available: int
+    where: str
+
+    @property
+    def missing(self) -> int:
+        return self.requested - self.available
+
+
+class InsufficientStock(StockError):
+    """Raised once for an operation, listing every line that is short (not just the first)."""
+
+    code = "insufficient_stock"
+    http_status = 409
+
+    def as_dict(self) -> dict:
+        return {
+            **super().as_dict(),
+            "shortages": [
+                {
+                    "sku": s.sku_code,
+                    "where": s.where,
+                    "requested": s.requested,
+                    "available": s.available,
+                }
+                for s in self.shortages
+            ],
+        }
+
+    def __init__(self, shortages: Sequence[Shortage]):
+        self.shortages = list(shortages)
+        lines = "; ".join(
+            _("%(sku)s at %(where)s: requested %(requested)d, available %(available)d")
+            % {
+                "sku": s.sku_code,
+                "where": s.where,
+                "requested": s.requested,
+                "available": s.available,
+            }
+            for s in self.shortages
+        )
+        super().__init__(_("Insufficient stock: %(lines)s") % {"lines": lines})
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """One requested quantity of one SKU (a bundle is expanded into its parts)."""
+
+    sku: Sku
+    quantity: int
+
+
+@dataclass
+class ReservationResult:
+    reference: str
+    reservations: list[Reservation] = field(default_factory=list)
+
+    @property
+    def quantity(self) -> int:
+        return sum(r.quantity for r in self.reservations)
+
+
+def _lock_skus(sku_ids: Iterable[int]) -> dict[int, Sku]:
+    ids = sorted(set(sku_ids))
+    return {s.pk: s for s in Sku.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+
+def _lock_levels(queryset) -> list[StockLevel]:
+    """Lock stock levels in pk order, the one order every service uses, so none deadlock."""
+    return list(queryset.select_for_update(of=("self",)).order_by("pk"))
+
+
+def _ensure_level(*, sku: Sku, location: Location) -> None:
+    """Create the (sku, location) level if missing, without locking anything that exists."""
+    if StockLevel.objects.filter(sku=sku, location=location).exists():
+        return
+    try:
+        with transaction.atomic():
+            StockLevel.objects.create(sku=sku, location=location)
+    except IntegrityError:
+        return  # another transaction created it first; callers lock it next
+
+
+def _level_for(*, sku: Sku, location: Location) -> StockLevel:
+    """Return the locked level of (sku, location), creating it when it does not exist yet."""
+    _ensure_level(sku=sku, location=location)
+    return _lock_levels(StockLevel.objects.filter(sku=sku, location=location))[0]
+
+
+def _check_quantity(quantity: int, *, allow_negative: bool = False) -> None:
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        raise StockError(_("Quantity must be a whole number."))
+    if quantity == 0 or (quantity < 0 and not allow_negative):
+        raise StockError(
+            _("Quantity must not be zero.")
+            if quantity == 0
+            else _("Quantity must be greater than zero.")
+        )
+
+
+def _check_stockable(sku: Sku) -> None:
+    if sku.is_bundle:
+        raise StockError(
+            _("%(sku)s is a bundle: it holds no stock of its own; use its parts.")
+            % {"sku": sku.code}
+        )
+
+
+def _write_move(
+    *,
+    level: StockLevel,
+    quantity: int,
+    kind: str,
+    unit_cost: Decimal,
+    reference: str,
+    note: str,
+    user: User | None,
+) -> StockMove:
+    """Change on_hand of a locked level and write its ledger entry in the same transaction."""
+    balance_after = level.on_hand + quantity
+    StockLevel.objects.filter(pk=level.pk).update(on_hand=F("on_hand") + quantity)
+    level.on_hand = balance_after
+    return StockMove.objects.create(
+        sku_id=level.sku_id,
+        location_id=level.location_id,
+        quantity=quantity,
+        balance_after=balance_after,
+        kind=kind,
+        unit_cost=unit_cost,
+        reference=reference,
+        note=note,
+        user=user,
+        at=timezone.now(),
+    )
+
+
+def _total_on_hand(sku_id: int) -> int:
+    return StockLevel.objects.filter(sku_id=sku_id).aggregate(total=Sum("on_hand"))["total"] or 0
+
+
+@transaction.atomic
+def stock_receive(
+    *,
+    sku: Sku,
+    location: Location,
+    quantity: int,
+    unit_cost: Decimal,
+    reference: str = "",
+    note: str = "",
+    user: User | None = None,
+    kind: str = StockMove.Kind.RECEIPT,
+) -> StockMove:
+    """Put received units into a bin at ``unit_cost`` (base currency, landed).
+
+    The SKU's moving-average cost becomes (old on hand × old average + quantity × unit cost)
+    / (old on hand + quantity) across all its bins.
+    """
+    _check_quantity(quantity)
+    _check_stockable(sku)
+    unit_cost = Decimal(unit_cost)
+    if unit_cost < 0:
+        raise StockError(_("Unit cost must not be negative."))
+    locked_sku = _lock_skus([sku.pk])[sku.pk]
+    level = _level_for(sku=locked_sku, location=location)
+    before = _total_on_hand(locked_sku.pk)
+    if before <= 0:
+        new_avg = unit_cost
+    else:
+        new_avg = (before * locked_sku.avg_cost + quantity * unit_cost) / (before + quantity)
+    new_avg = new_avg.quantize(COST_QUANTUM, rounding=ROUND_HALF_UP)
+    Sku.objects.filter(pk=locked_sku.pk).update(avg_cost=new_avg)
+    sku.avg_cost = new_avg
+    return _write_move(
+        level=level,
+        quantity=quantity,
+        kind=kind,
+        unit_cost=unit_cost,
+        reference=reference,
+        note=note,
+        user=user,
+    )
+
+
+@transaction.atomic
+def stock_adjust(
+    *,
+    sku: Sku,
+    location: Location,
+    quantity: int,
+    reason: str,
+    reference: str = "",
+    user: User | None = None,
+    kind: str = StockMove.Kind.ADJUSTMENT,
+) -> StockMove:
+    """Correct a bin's count by ``quantity`` (±) at the current average cost.
+
+    A decrease may not take away reserved units: those belong to orders.
+    """
+    _check_quantity(quantity, allow_negative=True)
+    _check_stockable(sku)
+    if not reason.strip():
+        raise StockError(_("An adjustment needs a reason."))
+    locked_sku = _lock_skus([sku.pk])[sku.pk]
+    level = _level_for(sku=locked_sku, location=location)
+    if quantity < 0 and level.available < -quantity:
+        raise InsufficientStock(
+            [Shortage(locked_sku.code, -quantity, level.available, str(location))]
+        )
+    return _write_move(
+        level=level,
+        quantity=quantity,
+        kind=kind,
+        unit_cost=locked_sku.avg_cost,
+        reference=reference,
+        note=reason,
+        user=user,
+    )
+
+
+@transaction.atomic
+def stock_move(
+    *,
+    sku: Sku,
+    from_location: Location,
+    to_location: Location,
+    quantity: int,
+    reference: str = "",
+    note: str = "",
+    user: User | None = None,
+) -> tuple[StockMove, StockMove]:
+    """Move available units from one bin to another bin of the same warehouse."""
+    _check_quantity(quantity)
+    _check_stockable(sku)
+    if from_location.pk == to_location.pk:
+        raise StockError(_("The source and destination bins are the same."))
+    if from_location.warehouse_id != to_location.warehouse_id:
+        raise StockError(
+            _("Bins %(a)s and %(b)s are in different warehouses; use a transfer.")
+            % {"a": from_location, "b": to_location}
+        )
+    locked_sku = _lock_skus([sku.pk])[sku.pk]
+    # Create the destination level without locking it, then lock both levels in pk order.
+    _ensure_level(sku=locked_sku, location=to_location)
+    levels = {
+        lv.location_id: lv
+        for lv in _lock_levels(
+            StockLevel.objects.filter(sku=locked_sku, location__in=[from_location, to_location])
+        )
+    }
+    source = levels.get(from_location.pk)
+    available = source.available if source else 0
+    if available < quantity:
+        raise InsufficientStock(
+            [Shortage(locked_sku.code, quantity, available, str(from_location))]
+        )
+    common = {
+        "kind": StockMove.Kind.RELOCATION,
+        "unit_cost": locked_sku.avg_cost,
+        "reference": reference,
+        "note": note,
+        "user": user,
+    }
+    out = _write_move(level=source, quantity=-quantity, **common)
+    into = _write_move(level=levels[to_location.pk], quantity=quantity, **common)
+    return out, into
+
+
+def expand_bundles(lines: Iterable[StockLine]) -> list[StockLine]:
+    """Replace each bundle by its parts and merge repeated SKUs, keeping first-seen order."""
+    lines = list(lines)
+    bundle_ids = [line.sku.pk for line in lines if line.sku.is_bundle]
+    parts: dict[int, list[BundleItem]] = defaultdict(list)
+    if bundle_ids:
+        for item in BundleItem.objects.filter(bundle_id__in=bundle_ids).select_related("component"):
+            parts[item.bundle_id].append(item)
+    merged: dict[int, list] = {}
+    for line in lines:
+        if line.sku.is_bundle:
+            if not parts[line.sku.pk]:
+                raise StockError(_("Bundle %(sku)s has no parts.") % {"sku": line.sku.code})
+            expanded = [(p.component, p.quantity * line.quantity) for p in parts[line.sku.pk]]
+        else:
+            expanded = [(line.sku, line.quantity)]
+        for sku, qty in expanded:
+            merged.setdefault(sku.pk, [sku, 0])[1] += qty
+    return [StockLine(sku=sku, quantity=qty) for sku, qty in merged.values()]
+
+
+@transaction.atomic
+def stock_reserve(
+    *, warehouse: Warehouse, lines: Sequence[StockLine], reference: str
+) -> ReservationResult:
+    """Reserve every line in ``warehouse`` or nothing at all.
+
+    Units come from storage bins in pick-sequence order. When any line is short, one
+    ``InsufficientStock`` names every short line and nothing is reserved.
+    """
+    if not reference:
+        raise StockError(_("A reservation needs a reference."))
+    for line in lines:
+        _check_quantity(line.quantity)
+    wanted = expand_bundles(lines)
+    levels = _lock_levels(
+        StockLevel.objects.filter(
+            sku_id__in=[line.sku.pk for line in wanted],
+            location__warehouse=warehouse,
+            location__kind=Location.Kind.STORAGE,
+            location__is_active=True,
+        )
+    )
+    # pick order within each SKU: bins by pick sequence, then code
+    locations = {
+        loc.pk: loc for loc in Location.objects.filter(pk__in={lv.location_id for lv in levels})
+    }
+    by_sku: dict[int, list[StockLevel]] = defaultdict(list)
+    for level in sorted(
+        levels,
+        key=lambda lv: (locations[lv.location_id].pick_sequence, locations[lv.location_id].code),
+    ):
+        by_sku[level.sku_id].append(level)
+
+    plan: list[tuple[StockLevel, int]] = []
+    shortages: list[Shortage] = []
+    for line in wanted:
+        available = sum(max(lv.available, 0) for lv in by_sku[line.sku.pk])
+        if available < line.quantity:
+            shortages.append(Shortage(line.sku.code, line.quantity, available, warehouse.code))
+            continue
+        remaining = line.quantity
+        for level in by_sku[line.sku.pk]:
+            take = min(level.available, remaining)
+            if take > 0:
+                plan.append((level, take))
+                remaining -= take
+            if remaining == 0:
+                break
+    if shortages:
+        raise InsufficientStock(shortages)
+
+    result = ReservationResult(reference=reference)
+    for level, take in plan:
+        StockLevel.objects.filter(pk=level.pk).update(reserved=F("reserved") + take)
+        level.reserved += take
+        reservation, created = Reservation.objects.get_or_create(
+            reference=reference, stock_level=level, defaults={"quantity": take}
+        )
+        if not created:
+            Reservation.objects.filter(pk=reservation.pk).update(quantity=F("quantity") + take)
+            reservation.quantity += take
+        result.reservations.append(reservation)
+    return result
+
+
+def _reservations_of(reference: str) -> list[Reservation]:
+    return list(
+        Reservation.objects.filter(reference=reference)
+        .select_related("stock_level", "stock_level__sku", "stock_level__location")
+        .order_by("stock_level_id")
+    )
+
+
+@transaction.atomic
+def stock_release(*, reference: str, sku: Sku | None = None, quantity: int | None = None) -> int:
+    """Give back reserved units of ``reference`` (all of them, or ``quantity`` of one SKU).
+
+    Partial releases take from the bins reserved last in pick order, so the first bins stay
+    held. Returns the number of units released.
+    """
+    qs = StockLevel.objects.filter(reservations__reference=reference)
+    if sku is not None:
+        qs = qs.filter(sku=sku)
+    levels = {lv.pk: lv for lv in _lock_levels(qs)}
+    reservations = [r for r in _reservations_of(reference) if r.stock_level_id in levels]
+    if quantity is not None:
+        if sku is None:
+            raise StockError(_("A partial release names the SKU."))
+        _check_quantity(quantity)
+        held = sum(r.quantity for r in reservations)
+        if quantity > held:
+            raise StockError(
+                _("Cannot release %(q)d of %(sku)s for %(ref)s: only %(held)d reserved.")
+                % {"q": quantity, "sku": sku.code, "ref": reference, "held": held}
+            )
+        reservations.sort(
+            key=lambda r: (r.stock_level.location.pick_sequence, r.stock_level.location.code),
+            reverse=True,
+        )
+    remaining = quantity
+    released = 0
+    for reservation in reservations:
+        take = reservation.quantity if remaining is None else min(remaining, reservation.quantity)
+        if take == 0:
+            break
+        StockLevel.objects.filter(pk=reservation.stock_level_id).update(
+            reserved=F("reserved") - take
+        )
+        if take == reservation.quantity:
+            Reservation.objects.filter(pk=reservation.pk).delete()
+        else:
+            Reservation.objects.filter(pk=reservation.pk).update(quantity=F("quantity") - take)
+        released += take
+        if remaining is not None:
+            remaining -= take
+    return released
+
+
+@transaction.atomic
+def stock_consume(*, reference: str, user: User | None = None, note: str = "") -> list[StockMove]:
+    """Ship every unit reserved for ``reference``: on_hand and reserved both go down, and each
+    ledger move carries the SKU's average cost at this moment (the cost of goods sold)."""
+    reservations = _reservations_of(reference)
+    if not reservations:
+        raise StockError(_("Nothing is reserved for %(ref)s.") % {"ref": reference})
+    skus = _lock_skus(r.stock_level.sku_id for r in reservations)
+    levels = {
+        lv.pk: lv
+        for lv in _lock_levels(
+            StockLevel.objects.filter(pk__in=[r.stock_level_id for r in reservations])
+        )
+    }
+    # Re-read under the locks: a concurrent release may have changed them.
+    reservations = _reservations_of(reference)
+    if not reservations:
+        raise StockError(_("Nothing is reserved for %(ref)s.") % {"ref": reference})
+    if any(r.stock_level_id not in levels for r in reservations):
+        raise StockError(
+            _("The reservations of %(ref)s changed while shipping; try again.") % {"ref": reference}
+        )
+    moves = []
+    for reservation in reservations:
+        level = levels[reservation.stock_level_id]
+        StockLevel.objects.filter(pk=level.pk).update(reserved=F("reserved") - reservation.quantity)
+        level.reserved -= reservation.quantity
+        moves.append(
+            _write_move(
+                level=level,
+                quantity=-reservation.quantity,
+                kind=StockMove.Kind.SHIPMENT,
+                unit_cost=skus[level.sku_id].avg_cost,
+                reference=reference,
+                note=note,
+                user=user,
+            )
+        )
+    Reservation.objects.filter(pk__in=[r.pk for r in reservations]).delete()
+    return moves
