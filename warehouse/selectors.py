@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from warehouse.models import Location, Reservation, Sku, StockLevel, StockMove
+from erp.scopes import scope_warehouses
+from warehouse.models import Location, Reservation, Sku, StockLevel, StockMove, Warehouse
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,43 @@ def stock_drift() -> list[Drift]:
             where = f"{loc.warehouse.code}/{loc.code}"
             drift.append(Drift(skus[o["sku_id"]].code, where, "on_hand", 0, o["total"]))
     return drift
+
+
+# Querysets for lists and details: each declares its joins once, so pages and API share them
+# and neither runs a query per row.
+
+
+def sku_queryset():
+    return Sku.objects.order_by("code")
+
+
+def warehouse_queryset(*, user):
+    return scope_warehouses(Warehouse.objects.order_by("code"), user)
+
+
+def location_queryset(*, user):
+    return scope_warehouses(
+        Location.objects.select_related("warehouse").order_by(
+            "warehouse__code", "pick_sequence", "code"
+        ),
+        user,
+        "warehouse",
+    )
+
+
+def stock_level_queryset(*, user):
+    return scope_warehouses(
+        StockLevel.objects.select_related("sku", "location", "location__warehouse").order_by(
+            "sku__code", "location__warehouse__code", "location__pick_sequence"
+        ),
+        user,
+        "location__warehouse",
+    )
+
+
+def stock_move_queryset(*, user):
+    return scope_warehouses(
+        StockMove.objects.select_related("sku", "location", "location__warehouse", "user"),
+        user,
+        "location__warehouse",
+    )
