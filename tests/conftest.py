@@ -38,6 +38,13 @@ settings.register_profile(
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
+def pytest_configure(config):
+    from django.conf import settings as django_settings
+
+    # PBKDF2 costs ~0.3 s per user; tests make hundreds. Real logins still go through it.
+    django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``postgres`` need real row locks; on SQLite they are skipped, by name."""
     if connection.vendor == "postgresql":

@@ -2,11 +2,19 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from erp.scopes import scope_warehouses
-from warehouse.models import Location, Reservation, Sku, StockLevel, StockMove, Warehouse
+from warehouse.models import (
+    BundleItem,
+    Location,
+    Reservation,
+    Sku,
+    StockLevel,
+    StockMove,
+    Warehouse,
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,17 @@ def sku_queryset():
     return Sku.objects.order_by("code")
 
 
+def sku_with_parts_queryset():
+    """SKUs with their bundle parts (each with its component) prefetched: two queries for a
+    page of SKUs, bundles or not."""
+    return sku_queryset().prefetch_related(
+        Prefetch(
+            "bundle_items",
+            queryset=BundleItem.objects.select_related("component").order_by("component__code"),
+        )
+    )
+
+
 def warehouse_queryset(*, user):
     return scope_warehouses(Warehouse.objects.order_by("code"), user)
 
@@ -115,4 +134,22 @@ def stock_move_queryset(*, user):
         StockMove.objects.select_related("sku", "location", "location__warehouse", "user"),
         user,
         "location__warehouse",
+    )
+
+
+def sku_stock_queryset(*, user):
+    """SKUs with ``on_hand_total`` and ``available_total`` summed over the user's warehouses,
+    as correlated subqueries: one query for a page of SKUs, and the page count stays cheap."""
+    levels = (
+        scope_warehouses(
+            StockLevel.objects.filter(sku_id=OuterRef("pk")), user, "location__warehouse"
+        )
+        .order_by()
+        .values("sku_id")
+    )
+    on_hand = levels.annotate(total=Sum("on_hand")).values("total")
+    available = levels.annotate(total=Sum(F("on_hand") - F("reserved"))).values("total")
+    return sku_queryset().annotate(
+        on_hand_total=Coalesce(Subquery(on_hand), Value(0)),
+        available_total=Coalesce(Subquery(available), Value(0)),
     )
