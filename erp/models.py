@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 
@@ -34,8 +35,14 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.username
 
+    @cached_property
+    def role_names(self) -> frozenset[str]:
+        """The user's role group names, read once per request (the user object lives as long
+        as the request), so scope checks on every queryset cost no extra query."""
+        return frozenset(self.groups.values_list("name", flat=True))
+
     def has_role(self, role: str) -> bool:
-        return self.is_superuser or self.groups.filter(name=role).exists()
+        return self.is_superuser or role in self.role_names
 
 
 class Company(models.Model):

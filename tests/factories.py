@@ -1,10 +1,23 @@
 from decimal import Decimal
 
 import factory
-from django.contrib.auth.models import Group
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.management import create_contenttypes
 
 from erp.models import User
+from erp.roles import roles_sync
 from warehouse.models import BundleItem, Location, Sku, Warehouse
+
+
+def ensure_roles() -> None:
+    """Recreate permissions and role groups. A migration made them, but a transactional test
+    (live server, races) flushes every table when it ends, so later tests may find none."""
+    for app_config in apps.get_app_configs():
+        create_contenttypes(app_config, verbosity=0)
+        create_permissions(app_config, verbosity=0)
+    roles_sync(group_model=Group, permission_model=Permission)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -19,7 +32,11 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
         if create and extracted:
-            self.groups.set([Group.objects.get(name=role) for role in extracted])
+            groups = list(Group.objects.filter(name__in=extracted))
+            if len(groups) != len(set(extracted)):
+                ensure_roles()
+                groups = list(Group.objects.filter(name__in=extracted))
+            self.groups.set(groups)
 
     @factory.post_generation
     def warehouses(self, create, extracted, **kwargs):

@@ -9,15 +9,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.apps import apps
-from django.contrib.auth.management import create_permissions
-from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.management import create_contenttypes
 from playwright.sync_api import Page, expect
 
 from erp.models import Role
-from erp.roles import roles_sync
-from tests.factories import LocationFactory, SkuFactory, UserFactory, WarehouseFactory
+from tests.factories import (
+    LocationFactory,
+    SkuFactory,
+    UserFactory,
+    WarehouseFactory,
+    ensure_roles,
+)
 from warehouse.models import StockMove
 from warehouse.services import StockLine, stock_receive, stock_reserve
 
@@ -47,10 +48,7 @@ def roles(transactional_db):
     """The role groups come from a data migration, and a flush by an earlier transactional
     test removes them (serialized_rollback restores them only when the database was
     serialized for this session). Recreate what post_migrate and that migration make."""
-    for config in apps.get_app_configs():
-        create_contenttypes(config, verbosity=0)
-        create_permissions(config, verbosity=0)
-    roles_sync(group_model=Group, permission_model=Permission)
+    ensure_roles()
 
 
 @pytest.fixture

@@ -68,9 +68,9 @@ def test_dashboard_query_count_is_fixed(client, warehouse, bins, django_assert_n
         stock_receive(sku=sku, location=bins[0], quantity=1, unit_cost=Decimal("1"))
     client.force_login(clerk)
 
-    # session, user, 3 × (role check for the scope + query: totals, warehouses, latest moves),
-    # per-warehouse figures, SKU counts, permissions for the buttons (user + group)
-    with django_assert_num_queries(12):
+    # session, user, role names (once), totals, warehouses, latest moves, per-warehouse
+    # figures, SKU counts, permissions for the buttons (user + group)
+    with django_assert_num_queries(10):
         client.get(reverse("dashboard"))
 
 

@@ -742,21 +742,20 @@ def _make_rows(n, warehouse):
         stock_adjust(sku=sku, location=location, quantity=-1, reason="count")
 
 
-# Queries per request of a user scoped to one warehouse: 2 load its permissions; each scoped
-# queryset asks once whether the user has the admin role (the permission check builds the
-# queryset too, so 2 on scoped endpoints); then the count and the page. SKUs are not scoped
-# but prefetch their bundle parts in 1 more query.
+# Queries per request of a user scoped to one warehouse: 2 load its permissions; its role
+# names are read once per request (User.role_names); then the count and the page. SKUs are
+# not scoped but prefetch their bundle parts in 1 more query.
 LIST_QUERIES = {
     "/api/v1/skus/": 2 + 1 + 1 + 1,
-    "/api/v1/stock-levels/": 2 + 2 + 1 + 1,
-    "/api/v1/stock-moves/": 2 + 2 + 1 + 1,
-    "/api/v1/locations/": 2 + 2 + 1 + 1,
-    "/api/v1/warehouses/": 2 + 2 + 1 + 1,
+    "/api/v1/stock-levels/": 2 + 1 + 1 + 1,
+    "/api/v1/stock-moves/": 2 + 1 + 1 + 1,
+    "/api/v1/locations/": 2 + 1 + 1 + 1,
+    "/api/v1/warehouses/": 2 + 1 + 1 + 1,
 }
 DETAIL_QUERIES = {
     "/api/v1/skus/{sku}/": 2 + 1 + 1,  # permissions, the SKU, its parts
     "/api/v1/skus/{sku}/stock/": 2 + 1 + 1 + 1 + 1,  # permissions, SKU, scope, count, page
-    "/api/v1/stock-levels/{level}/": 2 + 2 + 1,  # permissions, scope twice, the level
+    "/api/v1/stock-levels/{level}/": 2 + 1 + 1,  # permissions, roles, the level
 }
 
 
