@@ -14,10 +14,13 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Sku(models.Model):
-    code = models.CharField(_("SKU code"), max_length=64, unique=True)
+    # Uniqueness as a constraint, not unique=True: PostgreSQL then builds no second LIKE index,
+    # which bulk imports would pay for on every row.
+    code = models.CharField(_("SKU code"), max_length=64)
     name = models.CharField(_("name"), max_length=255)
     name_zh = models.CharField(_("Chinese name"), max_length=255, blank=True)
-    barcode = models.CharField(_("barcode"), max_length=64, blank=True, db_index=True)
+    # Looked up through the partial unique index below (empty barcodes are not indexed).
+    barcode = models.CharField(_("barcode"), max_length=64, blank=True)
     weight_g = models.PositiveIntegerField(_("weight (g)"), default=0)
     length_mm = models.PositiveIntegerField(_("length (mm)"), default=0)
     width_mm = models.PositiveIntegerField(_("width (mm)"), default=0)
@@ -55,6 +58,7 @@ class Sku(models.Model):
             ("export_sku", _("Can export SKUs")),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["code"], name="sku_code_unique"),
             models.CheckConstraint(condition=Q(avg_cost__gte=0), name="sku_avg_cost_not_negative"),
             models.CheckConstraint(
                 condition=Q(declared_value_usd__gte=0), name="sku_declared_value_not_negative"

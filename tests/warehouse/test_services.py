@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
 from tests.factories import BundleItemFactory, LocationFactory, SkuFactory, WarehouseFactory
 from warehouse.models import Reservation, StockLevel, StockMove
@@ -173,3 +173,13 @@ def test_check_stock_reports_drift_and_exits_1(sku, bins, capsys):
     assert (
         f"DRIFT {sku.code} SZ/A-01 on_hand: stored=5 derived=3 diff=+2" in capsys.readouterr().out
     )
+
+
+def test_database_refuses_duplicate_codes_and_non_empty_barcodes(db):
+    SkuFactory(code="MUG-1", barcode="6901234567892")
+    SkuFactory(barcode="")
+    SkuFactory(barcode="")  # empty barcodes do not clash
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SkuFactory(code="MUG-1", barcode="")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SkuFactory(barcode="6901234567892")
