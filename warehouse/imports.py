@@ -763,8 +763,8 @@ def _write_rows(creates: list[tuple], updates: list[tuple[int, tuple]], now) -> 
     placeholders = ", ".join(["%s"] * len(columns))
     assignments = ", ".join(f"{quote(c)} = %s" for c in (*SKU_FILE_COLUMNS[1:], "updated_at"))
     # Identifiers come from the model, never from the file; values are parameters.
-    insert = f"INSERT INTO {table} ({', '.join(map(quote, columns))}) VALUES ({placeholders})"  # noqa: S608
-    update = f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
+    insert = f"INSERT INTO {table} ({', '.join(map(quote, columns))}) VALUES ({placeholders})"
+    update = f"UPDATE {table} SET {assignments} WHERE {quote('id')} = %s"
     zero = Sku._meta.get_field("avg_cost").get_default()
     with connection.cursor() as cursor:
         if creates:
@@ -844,33 +844,33 @@ def _postgresql_statements() -> dict[str, str]:
     )
     return {
         "create": (
-            f"CREATE TEMP TABLE sku_import ON COMMIT DROP AS "  # noqa: S608
+            f"CREATE TEMP TABLE sku_import ON COMMIT DROP AS "
             f"SELECT 0 AS row_number, {', '.join(fields)} FROM {sku} WITH NO DATA"
         ),
         "copy": f"COPY sku_import (row_number, {', '.join(fields)}) FROM STDIN",
         # How many rows are stored SKUs, and the rows of new SKUs without a name.
         "stored_and_nameless": (
-            f"SELECT count(s.{code}), COALESCE(array_agg(t.row_number ORDER BY t.row_number) "  # noqa: S608
+            f"SELECT count(s.{code}), COALESCE(array_agg(t.row_number ORDER BY t.row_number) "
             f"FILTER (WHERE s.{code} IS NULL AND t.{name} IS NULL), '{{}}') "
             f"FROM sku_import t LEFT JOIN {sku} s ON s.{code} = t.{code}"
         ),
         # Other SKUs holding a barcode the file gives; owner_moves: the file gives the owner
         # another barcode (else it is a conflict).
         "barcode_owners": (
-            f"SELECT t.row_number, t.{barcode}, s.{code}, o.{code} IS NOT NULL "  # noqa: S608
+            f"SELECT t.row_number, t.{barcode}, s.{code}, o.{code} IS NOT NULL "
             f"FROM sku_import t JOIN {sku} s ON s.{barcode} = t.{barcode} AND s.{code} <> t.{code} "
             f"LEFT JOIN sku_import o ON o.{code} = s.{code} AND o.{barcode} IS NOT NULL "
             f"ORDER BY 1"
         ),
-        "vacate_barcodes": f"UPDATE {sku} SET {barcode} = '' WHERE {code} = ANY(%s)",  # noqa: S608
+        "vacate_barcodes": f"UPDATE {sku} SET {barcode} = '' WHERE {code} = ANY(%s)",
         "update": (
-            f"UPDATE {sku} s SET "  # noqa: S608
+            f"UPDATE {sku} s SET "
             + ", ".join(f"{c} = {m}" for c, m in zip(values, merged, strict=True))
             + f", {q('updated_at')} = %(now)s FROM sku_import t WHERE s.{code} = t.{code} "
             f"AND ({', '.join(f's.{c}' for c in values)}) IS DISTINCT FROM ({', '.join(merged)})"
         ),
         "insert": (
-            f"INSERT INTO {sku} ({', '.join(fields)}, {q('is_bundle')}, {q('avg_cost')}, "  # noqa: S608
+            f"INSERT INTO {sku} ({', '.join(fields)}, {q('is_bundle')}, {q('avg_cost')}, "
             f"{q('created_at')}, {q('updated_at')}) SELECT t.{code}, {defaults}, "
             f"false, 0, %(now)s, %(now)s FROM sku_import t ON CONFLICT ({code}) DO NOTHING"
         ),
