@@ -832,7 +832,7 @@ _DEFAULT_PARAMS = tuple(f"default_{name}" for name in SKU_FILE_COLUMNS)
 
 def _postgresql_statements() -> dict[str, str]:
     # Identifiers come from the model, never from the file; values travel as COPY data or
-    # parameters. Hence the noqa: S608 below.
+    # parameters (S608 is switched off for this file in pyproject.toml for that reason).
     q = connection.ops.quote_name
     sku = q(Sku._meta.db_table)
     fields = [q(c) for c in SKU_FILE_COLUMNS]

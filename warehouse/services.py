@@ -353,17 +353,11 @@ def stock_reserve(
             location__warehouse=warehouse,
             location__kind=Location.Kind.STORAGE,
             location__is_active=True,
-        )
+        ).select_related("location")  # locks only the levels (of=("self",))
     )
     # pick order within each SKU: bins by pick sequence, then code
-    locations = {
-        loc.pk: loc for loc in Location.objects.filter(pk__in={lv.location_id for lv in levels})
-    }
     by_sku: dict[int, list[StockLevel]] = defaultdict(list)
-    for level in sorted(
-        levels,
-        key=lambda lv: (locations[lv.location_id].pick_sequence, locations[lv.location_id].code),
-    ):
+    for level in sorted(levels, key=lambda lv: (lv.location.pick_sequence, lv.location.code)):
         by_sku[level.sku_id].append(level)
 
     plan: list[tuple[StockLevel, int]] = []
@@ -384,17 +378,28 @@ def stock_reserve(
     if shortages:
         raise InsufficientStock(shortages)
 
+    # Reservations of a level are only written while its row is locked (here), so reading the
+    # existing ones under these locks cannot race; the unique constraint stays the backstop.
+    existing = {
+        r.stock_level_id: r
+        for r in Reservation.objects.filter(
+            reference=reference, stock_level_id__in=[level.pk for level, _take in plan]
+        )
+    }
     result = ReservationResult(reference=reference)
+    new: list[Reservation] = []
     for level, take in plan:
         StockLevel.objects.filter(pk=level.pk).update(reserved=F("reserved") + take)
         level.reserved += take
-        reservation, created = Reservation.objects.get_or_create(
-            reference=reference, stock_level=level, defaults={"quantity": take}
-        )
-        if not created:
+        reservation = existing.get(level.pk)
+        if reservation is None:
+            reservation = Reservation(reference=reference, stock_level=level, quantity=take)
+            new.append(reservation)
+        else:
             Reservation.objects.filter(pk=reservation.pk).update(quantity=F("quantity") + take)
             reservation.quantity += take
         result.reservations.append(reservation)
+    Reservation.objects.bulk_create(new)
     return result
 
 
