@@ -23,8 +23,8 @@ seed: migrate
 	@test -f var/.seeded || ($(PY) manage.py seed_demo && touch var/.seeded)
 
 run: seed
-	@echo "Caravan on http://$(HOST):$(PORT)/  (demo logins: $(PY) manage.py seed_demo --show-logins)"
-	$(PY) manage.py seed_demo --show-logins
+	@$(PY) manage.py seed_demo --show-logins
+	@echo "Caravan: http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: setup
