@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from erp.api_errors import ErrorSerializer, PayloadTooLarge
 from erp.permissions import require_warehouse_scope
+from erp.serializers import PortableModelSerializer
 from warehouse.exports import sku_export
 from warehouse.filters import (
     LocationFilter,
@@ -51,7 +52,6 @@ from warehouse.services import (
 
 # A stock quantity in one request; far above any real count, well inside a 32-bit column.
 MAX_QUANTITY = 1_000_000
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 SERVICE_ERROR = OpenApiResponse(
     ErrorSerializer, description="The service refused the change; `detail` says why."
@@ -61,21 +61,6 @@ OUT_OF_SCOPE = OpenApiResponse(
     description="Missing permission, or a bin in a warehouse outside the user's scope "
     "(`code` = `out_of_scope`).",
 )
-
-
-class PortableModelSerializer(serializers.ModelSerializer):
-    """Integer fields bounded as PostgreSQL stores them (32 bits), not as the current backend
-    reports (SQLite: 64 bits): input is checked the same everywhere and the OpenAPI schema does
-    not depend on the database it was generated with."""
-
-    def build_standard_field(self, field_name, model_field):
-        field_class, kwargs = super().build_standard_field(field_name, model_field)
-        if model_field.get_internal_type() in {"IntegerField", "PositiveIntegerField"}:
-            if "max_value" in kwargs:
-                kwargs["max_value"] = min(kwargs["max_value"], INT32_MAX)
-            if "min_value" in kwargs:
-                kwargs["min_value"] = max(kwargs["min_value"], INT32_MIN)
-        return field_class, kwargs
 
 
 # --- Catalog ----------------------------------------------------------------------------------
