@@ -32,7 +32,15 @@ from warehouse.filters import (
     WarehouseFilter,
 )
 from warehouse.imports import sku_import
-from warehouse.models import BundleItem, Location, Sku, StockLevel, StockMove, Warehouse
+from warehouse.models import (
+    SKU_EDITABLE_FIELDS,
+    BundleItem,
+    Location,
+    Sku,
+    StockLevel,
+    StockMove,
+    Warehouse,
+)
 from warehouse.selectors import (
     location_queryset,
     sku_queryset,
@@ -42,7 +50,6 @@ from warehouse.selectors import (
     warehouse_queryset,
 )
 from warehouse.services import (
-    SKU_EDITABLE_FIELDS,
     BundlePart,
     sku_create,
     sku_update,
@@ -84,25 +91,8 @@ class SkuSerializer(PortableModelSerializer):
         model = Sku
         fields = [
             "id",
-            "code",
-            "name",
-            "name_zh",
-            "barcode",
-            "weight_g",
-            "length_mm",
-            "width_mm",
-            "height_mm",
-            "declared_name_en",
-            "declared_name_zh",
-            "hs_code",
-            "declared_value_usd",
-            "has_battery",
-            "is_liquid",
-            "is_magnetic",
-            "is_bundle",
-            "low_stock_threshold",
+            *SKU_EDITABLE_FIELDS,
             "avg_cost",
-            "is_active",
             "created_at",
             "updated_at",
             "bundle_items",
@@ -128,7 +118,7 @@ class SkuInputSerializer(PortableModelSerializer):
 
     class Meta:
         model = Sku
-        fields = [*sorted(SKU_EDITABLE_FIELDS), "bundle_items"]
+        fields = [*SKU_EDITABLE_FIELDS, "bundle_items"]
 
 
 def _sku_input(validated: dict) -> tuple[dict, list[BundlePart] | None]:

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from warehouse.models import Location, Sku
+from warehouse.models import SKU_EDITABLE_FIELDS, Location, Sku
 from warehouse.selectors import location_queryset
 
 
@@ -15,26 +15,7 @@ class SkuForm(forms.ModelForm):
 
     class Meta:
         model = Sku
-        fields = [
-            "code",
-            "name",
-            "name_zh",
-            "barcode",
-            "weight_g",
-            "length_mm",
-            "width_mm",
-            "height_mm",
-            "declared_name_en",
-            "declared_name_zh",
-            "hs_code",
-            "declared_value_usd",
-            "has_battery",
-            "is_liquid",
-            "is_magnetic",
-            "is_bundle",
-            "low_stock_threshold",
-            "is_active",
-        ]
+        fields = list(SKU_EDITABLE_FIELDS)
         error_messages = {
             "code": {"unique": _("Another SKU already has this code.")},
         }

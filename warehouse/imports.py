@@ -74,28 +74,11 @@ from django.utils.translation import gettext as _
 
 from erp.errors import ServiceError
 from erp.models import User
-from warehouse.models import Sku
+from warehouse.models import SKU_EDITABLE_FIELDS, Sku
 
 # The file's columns, in the order the export writes them; ``code`` first.
-SKU_FILE_COLUMNS: tuple[str, ...] = (
-    "code",
-    "name",
-    "name_zh",
-    "barcode",
-    "weight_g",
-    "length_mm",
-    "width_mm",
-    "height_mm",
-    "declared_name_en",
-    "declared_name_zh",
-    "hs_code",
-    "declared_value_usd",
-    "has_battery",
-    "is_liquid",
-    "is_magnetic",
-    "low_stock_threshold",
-    "is_active",
-)
+# (is_bundle is left out: a bundle needs its parts, which one row of cells cannot hold.)
+SKU_FILE_COLUMNS: tuple[str, ...] = tuple(f for f in SKU_EDITABLE_FIELDS if f != "is_bundle")
 TEXT_FIELDS = frozenset(
     {"code", "name", "name_zh", "barcode", "declared_name_en", "declared_name_zh", "hs_code"}
 )

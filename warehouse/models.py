@@ -72,6 +72,31 @@ class Sku(models.Model):
         return self.code
 
 
+# What a person may set on a SKU, in the order forms, the API and files show it: the one list
+# that the form, the serializers, the import and the services share. avg_cost belongs to
+# receiving, the timestamps to the database.
+SKU_EDITABLE_FIELDS: tuple[str, ...] = (
+    "code",
+    "name",
+    "name_zh",
+    "barcode",
+    "weight_g",
+    "length_mm",
+    "width_mm",
+    "height_mm",
+    "declared_name_en",
+    "declared_name_zh",
+    "hs_code",
+    "declared_value_usd",
+    "has_battery",
+    "is_liquid",
+    "is_magnetic",
+    "is_bundle",
+    "low_stock_threshold",
+    "is_active",
+)
+
+
 class BundleItem(models.Model):
     """One part of a bundle SKU: reserving the bundle reserves ``quantity`` of ``component``."""
 
