@@ -2,13 +2,10 @@ from django.db.models import Count, F, Q, Sum
 
 from erp.models import User
 from erp.scopes import scope_warehouses
-from warehouse.models import Sku, StockLevel, StockMove, Warehouse
+from warehouse.models import RESERVABLE_LEVELS, Sku, StockLevel, StockMove, Warehouse
+from warehouse.selectors import LOW_STOCK_LEVELS
 
 RECENT_MOVES = 8
-
-# The same condition as StockLevelFilter.low_stock, so the dashboard's figure and the
-# filtered stock page agree.
-LOW_STOCK = Q(on_hand__lte=F("reserved") + F("sku__low_stock_threshold"))
 
 
 def dashboard_summary(*, user: User) -> dict:
@@ -18,6 +15,7 @@ def dashboard_summary(*, user: User) -> dict:
     totals = levels.aggregate(
         total_on_hand=Sum("on_hand"),
         total_reserved=Sum("reserved"),
+        total_available=Sum(F("on_hand") - F("reserved"), filter=RESERVABLE_LEVELS),
         total_value=Sum(F("on_hand") * F("sku__avg_cost")),
     )
     skus = Sku.objects.aggregate(total=Count("pk"), active=Count("pk", filter=Q(is_active=True)))
@@ -29,8 +27,9 @@ def dashboard_summary(*, user: User) -> dict:
         .annotate(
             total_on_hand=Sum("on_hand"),
             total_reserved=Sum("reserved"),
+            total_available=Sum(F("on_hand") - F("reserved"), filter=RESERVABLE_LEVELS),
             skus_in_stock=Count("sku", distinct=True, filter=Q(on_hand__gt=0)),
-            low_stock_rows=Count("pk", filter=LOW_STOCK),
+            low_stock_rows=Count("pk", filter=LOW_STOCK_LEVELS),
         )
     }
     rows = []
@@ -43,7 +42,7 @@ def dashboard_summary(*, user: User) -> dict:
                 "skus": row.get("skus_in_stock", 0),
                 "on_hand": on_hand,
                 "reserved": reserved,
-                "available": on_hand - reserved,
+                "available": row.get("total_available") or 0,
                 "low_stock": row.get("low_stock_rows", 0),
             }
         )
@@ -59,7 +58,7 @@ def dashboard_summary(*, user: User) -> dict:
         "warehouses": len(warehouses),
         "on_hand": on_hand,
         "reserved": reserved,
-        "available": on_hand - reserved,
+        "available": totals["total_available"] or 0,
         "stock_value": totals["total_value"] or 0,
         "low_stock": sum(row["low_stock"] for row in rows),
         "by_warehouse": rows,

@@ -1,10 +1,11 @@
 """FilterSets shared by the API and the HTML pages: one per list, every field explicit."""
 
 import django_filters
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from warehouse.models import Location, Sku, StockLevel, StockMove, Warehouse
+from warehouse.selectors import LOW_STOCK_LEVELS
 
 
 class SkuFilter(django_filters.FilterSet):
@@ -84,9 +85,8 @@ class StockLevelFilter(django_filters.FilterSet):
         fields = ["sku", "sku_code", "warehouse", "location", "low_stock", "in_stock"]
 
     def filter_low_stock(self, queryset, name, value):
-        """Available at or below the SKU's low-stock threshold (per bin row)."""
-        condition = Q(on_hand__lte=F("reserved") + F("sku__low_stock_threshold"))
-        return queryset.filter(condition) if value else queryset.exclude(condition)
+        """Available at or below the SKU's low-stock threshold (per reservable bin row)."""
+        return queryset.filter(LOW_STOCK_LEVELS) if value else queryset.exclude(LOW_STOCK_LEVELS)
 
     def filter_in_stock(self, queryset, name, value):
         return queryset.filter(on_hand__gt=0) if value else queryset.filter(on_hand=0)

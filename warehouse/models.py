@@ -174,6 +174,12 @@ class Location(models.Model):
         return self.code
 
 
+# Stock levels whose units orders can reserve: active storage bins. Receiving and quarantine
+# bins hold stock that is on hand but not for sale. "Available" means this everywhere: in
+# allocation (stock_reserve), on every page, in the API totals and the low-stock flags.
+RESERVABLE_LEVELS = Q(location__kind=Location.Kind.STORAGE, location__is_active=True)
+
+
 class StockLevel(models.Model):
     """The balance of one SKU in one bin; always equal to the sum of its ledger moves."""
 
@@ -212,6 +218,11 @@ class StockLevel(models.Model):
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved
+
+    @property
+    def is_reservable(self) -> bool:
+        """Whether orders can take these units (``RESERVABLE_LEVELS``, read from the bin)."""
+        return self.location.kind == Location.Kind.STORAGE and self.location.is_active
 
 
 class Reservation(models.Model):

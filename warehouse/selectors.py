@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 
 from erp.scopes import scope_warehouses
 from warehouse.models import (
+    RESERVABLE_LEVELS,
     BundleItem,
     Location,
     Reservation,
@@ -15,6 +16,11 @@ from warehouse.models import (
     StockMove,
     Warehouse,
 )
+
+# A bin row at or below its SKU's low-stock threshold: only bins that orders draw from, so a
+# few units in quarantine do not raise an alarm. The stock page's filter and the dashboard
+# share it, so their figures agree.
+LOW_STOCK_LEVELS = RESERVABLE_LEVELS & Q(on_hand__lte=F("reserved") + F("sku__low_stock_threshold"))
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,8 @@ def stock_move_queryset(*, user):
 
 def sku_stock_queryset(*, user):
     """SKUs with ``on_hand_total`` and ``available_total`` summed over the user's warehouses,
-    as correlated subqueries: one query for a page of SKUs, and the page count stays cheap."""
+    as correlated subqueries: one query for a page of SKUs, and the page count stays cheap.
+    Available counts reservable bins only (``RESERVABLE_LEVELS``)."""
     levels = (
         scope_warehouses(
             StockLevel.objects.filter(sku_id=OuterRef("pk")), user, "location__warehouse"
@@ -148,7 +155,11 @@ def sku_stock_queryset(*, user):
         .values("sku_id")
     )
     on_hand = levels.annotate(total=Sum("on_hand")).values("total")
-    available = levels.annotate(total=Sum(F("on_hand") - F("reserved"))).values("total")
+    available = (
+        levels.filter(RESERVABLE_LEVELS)
+        .annotate(total=Sum(F("on_hand") - F("reserved")))
+        .values("total")
+    )
     return sku_queryset().annotate(
         on_hand_total=Coalesce(Subquery(on_hand), Value(0)),
         available_total=Coalesce(Subquery(available), Value(0)),

@@ -32,7 +32,7 @@ from warehouse.forms import (
 )
 from warehouse.imports import SkuImportError
 from warehouse.imports import sku_import as run_import
-from warehouse.models import BundleItem, Sku, StockMove
+from warehouse.models import RESERVABLE_LEVELS, BundleItem, Sku, StockMove
 from warehouse.selectors import (
     sku_queryset,
     sku_stock_queryset,
@@ -98,6 +98,7 @@ def sku_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     on_hand = sum(level.on_hand for level in levels)
     reserved = sum(level.reserved for level in levels)
+    available = sum(level.available for level in levels if level.is_reservable)
     return render(
         request,
         "warehouse/sku_detail.html",
@@ -107,7 +108,7 @@ def sku_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "levels": levels,
             "parts": parts,
             "used_in": used_in,
-            "totals": {"on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved},
+            "totals": {"on_hand": on_hand, "reserved": reserved, "available": available},
         },
     )
 
@@ -183,12 +184,15 @@ def stock_overview(request: HttpRequest) -> HttpResponse:
             data,
             queryset=stock_level_queryset(user=request.user).filter(location__warehouse=selected),
         )
-        totals = filterset.qs.aggregate(on_hand=Sum("on_hand"), reserved=Sum("reserved"))
-        on_hand, reserved = totals["on_hand"] or 0, totals["reserved"] or 0
+        totals = filterset.qs.aggregate(
+            total_on_hand=Sum("on_hand"),
+            total_reserved=Sum("reserved"),
+            total_available=Sum(F("on_hand") - F("reserved"), filter=RESERVABLE_LEVELS),
+        )
         context.update(
             filter=filterset,
             page=_page(request, filterset.qs),
-            totals={"on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved},
+            totals={key[len("total_") :]: value or 0 for key, value in totals.items()},
             ordering=request.GET.get("ordering") or "sku",  # the default order
         )
     return _render_list(

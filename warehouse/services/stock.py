@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from erp.errors import ServiceError
 from erp.models import User
 from warehouse.models import (
+    RESERVABLE_LEVELS,
     BundleItem,
     Location,
     Reservation,
@@ -372,10 +373,9 @@ def _reserve_with_orm(
     """``stock_reserve`` through the ORM (SQLite); runs inside its transaction."""
     levels = _lock_levels(
         StockLevel.objects.filter(
+            RESERVABLE_LEVELS,
             sku_id__in=[line.sku.pk for line in wanted],
             location__warehouse=warehouse,
-            location__kind=Location.Kind.STORAGE,
-            location__is_active=True,
         ).select_related("location")  # locks only the levels (of=("self",))
     )
     # pick order within each SKU: bins by pick sequence, then code
