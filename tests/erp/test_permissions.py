@@ -121,10 +121,10 @@ def routed_urls() -> list[Url]:
 def _refusal(path: str, response) -> str | None:
     """None when ``response`` refuses an anonymous request the way ``path`` should."""
     if path.startswith("/api/"):
-        # DRF answers 403, not 401: SessionAuthentication comes first and sends no challenge.
-        if response.status_code == 403:
+        # 401 with a Token challenge: TokenAuthentication comes first in the settings.
+        if response.status_code == 401 and response.headers.get("WWW-Authenticate") == "Token":
             return None
-        return f"status {response.status_code}, wanted 403"
+        return f"status {response.status_code}, wanted 401 with a Token challenge"
     logins = ("/accounts/login/?next=",)
     if path.startswith("/admin/"):  # the admin may send people to its own sign-in page
         logins += ("/admin/login/?next=",)

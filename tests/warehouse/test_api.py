@@ -806,7 +806,8 @@ def test_token_authentication(warehouse):
 
     assert good.status_code == 200
     assert [r["code"] for r in good.json()["results"]] == ["MUG-RED"]
-    assert bad.status_code == 403
+    assert bad.status_code == 401
+    assert bad.headers["WWW-Authenticate"] == "Token"
     assert bad.json() == {"detail": "Invalid token."}
 
 
