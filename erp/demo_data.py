@@ -393,6 +393,7 @@ def _seed_users(report: SeedReport, warehouses: dict[str, Warehouse]) -> None:
             "is_staff": demo.role == Role.ADMIN,
             "is_superuser": demo.role == Role.ADMIN,
             "all_warehouses": not demo.scoped_to,
+            "all_stores": True,  # one seller's team: everyone may see every store's orders
             "is_active": True,
         }
         user = User.objects.filter(username=demo.username).first()

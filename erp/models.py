@@ -17,7 +17,7 @@ class Role(models.TextChoices):
 
 
 class User(AbstractUser):
-    """A person who signs in. Scopes limit which warehouses (and later stores) they see."""
+    """A person who signs in. Scopes limit which warehouses and stores they see."""
 
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
     all_warehouses = models.BooleanField(
@@ -27,6 +27,14 @@ class User(AbstractUser):
     )
     warehouses = models.ManyToManyField(
         "warehouse.Warehouse", blank=True, related_name="users", verbose_name=_("warehouses")
+    )
+    all_stores = models.BooleanField(
+        _("all stores"),
+        default=False,
+        help_text=_("Sees every store; otherwise only the stores listed."),
+    )
+    stores = models.ManyToManyField(
+        "orders.Store", blank=True, related_name="users", verbose_name=_("stores")
     )
 
     class Meta(AbstractUser.Meta):

@@ -26,10 +26,19 @@ EDIT_CATALOG = [
     "warehouse.delete_bundleitem",
 ]
 
+VIEW_STORES = ["orders.view_store"]
+EDIT_STORES = ["orders.add_store", "orders.change_store"]
+
 ROLE_PERMISSIONS: dict[str, list[str] | None] = {
     # None = every permission there is.
     Role.ADMIN: None,
-    Role.OPERATIONS: [*VIEW_CATALOG_AND_STOCK, *EDIT_CATALOG, "warehouse.reserve_stock"],
+    Role.OPERATIONS: [
+        *VIEW_CATALOG_AND_STOCK,
+        *EDIT_CATALOG,
+        "warehouse.reserve_stock",
+        *VIEW_STORES,
+        *EDIT_STORES,
+    ],
     Role.WAREHOUSE: [
         *VIEW_CATALOG_AND_STOCK,
         "warehouse.adjust_stock",
@@ -39,7 +48,12 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
         "warehouse.change_location",
     ],
     Role.PURCHASING: [*VIEW_CATALOG_AND_STOCK, *EDIT_CATALOG, "warehouse.receive_stock"],
-    Role.FINANCE: [*VIEW_CATALOG_AND_STOCK, "erp.view_exchangerate", "erp.add_exchangerate"],
+    Role.FINANCE: [
+        *VIEW_CATALOG_AND_STOCK,
+        "erp.view_exchangerate",
+        "erp.add_exchangerate",
+        *VIEW_STORES,
+    ],
 }
 
 

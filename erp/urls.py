@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("warehouse/", include("warehouse.urls")),
+    path("orders/", include("orders.urls")),
 ]
 
 if settings.DEBUG:

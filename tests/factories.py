@@ -8,6 +8,7 @@ from django.contrib.contenttypes.management import create_contenttypes
 
 from erp.models import User
 from erp.roles import roles_sync
+from orders.models import Platform, Store
 from warehouse.models import BundleItem, Location, Sku, Warehouse
 
 
@@ -28,6 +29,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     password = factory.django.Password("pass-Word-123")
     all_warehouses = True
+    all_stores = True
 
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
@@ -44,6 +46,13 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.all_warehouses = False
             self.save(update_fields=["all_warehouses"])
             self.warehouses.set(extracted)
+
+    @factory.post_generation
+    def stores(self, create, extracted, **kwargs):
+        if create and extracted is not None:
+            self.all_stores = False
+            self.save(update_fields=["all_stores"])
+            self.stores.set(extracted)
 
 
 class WarehouseFactory(factory.django.DjangoModelFactory):
@@ -87,3 +96,20 @@ class BundleItemFactory(factory.django.DjangoModelFactory):
     bundle = factory.SubFactory(SkuFactory, is_bundle=True)
     component = factory.SubFactory(SkuFactory)
     quantity = 1
+
+
+class StoreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Store
+        skip_postgeneration_save = True
+
+    platform = Platform.MANUAL
+    code = factory.Sequence(lambda n: f"store-{n}")
+    name = factory.LazyAttribute(lambda o: f"Store {o.code}")
+    currency = "USD"
+
+    @factory.post_generation
+    def credentials(self, create, extracted, **kwargs):
+        if create and extracted is not None:
+            self.set_credentials(extracted)
+            self.save(update_fields=["credentials"])

@@ -5,8 +5,9 @@ from django.db.models import F
 
 from erp.demo_data import USERS
 from erp.models import Company, Role, User
-from erp.scopes import scope_warehouses
-from tests.factories import ensure_roles
+from erp.scopes import scope_stores, scope_warehouses
+from orders.models import Store
+from tests.factories import StoreFactory, ensure_roles
 from warehouse.models import BundleItem, Location, Sku, StockLevel, StockMove, Warehouse
 
 pytestmark = pytest.mark.django_db
@@ -93,6 +94,8 @@ def test_every_role_has_its_login_and_the_warehouse_user_is_scoped(capsys):
     assert keeper.all_warehouses is False
     assert list(scope_warehouses(Warehouse.objects.all(), keeper).values_list("code")) == [("SZ",)]
     ops = User.objects.get(username="ops")
+    amazon = StoreFactory(code="amz-us")
+    assert list(scope_stores(Store.objects.all(), ops)) == [amazon]
     assert list(scope_warehouses(Warehouse.objects.order_by("code"), ops).values_list("code")) == [
         ("SZ",),
         ("US-LA",),
