@@ -9,10 +9,20 @@ from erp.models import Company, ExchangeRate, User
 class UserAdmin(BaseUserAdmin):
     fieldsets = (
         *BaseUserAdmin.fieldsets,
-        (_("Scope"), {"fields": ("display_name", "all_warehouses", "warehouses")}),
+        (
+            _("Scope"),
+            {"fields": ("display_name", "all_warehouses", "warehouses", "all_stores", "stores")},
+        ),
     )
-    filter_horizontal = ("groups", "user_permissions", "warehouses")
-    list_display = ("username", "display_name", "email", "is_active", "all_warehouses")
+    filter_horizontal = ("groups", "user_permissions", "warehouses", "stores")
+    list_display = (
+        "username",
+        "display_name",
+        "email",
+        "is_active",
+        "all_warehouses",
+        "all_stores",
+    )
 
 
 @admin.register(Company)

@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.db import models
 
 from orders.models import Store
 
@@ -13,3 +15,6 @@ class StoreAdmin(admin.ModelAdmin):
     search_fields = ("code", "name", "site")
     exclude = ("credentials", "sync_cursor")
     readonly_fields = ("last_synced_at", "last_error")
+    formfield_overrides = {
+        models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"},
+    }
