@@ -74,3 +74,21 @@ def roles_sync(*, group_model, permission_model) -> None:
                     )
                 )
         group.permissions.set(perms)
+
+
+def migrate_roles(apps, schema_editor) -> None:
+    """The RunPython body of every app's roles migration (``erp/0003``, ``orders/0002``, ...).
+
+    Permissions are normally created only after all migrations have run, so they are created
+    here first; then each role group gets exactly its permissions that exist at that point.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    roles_sync(
+        group_model=apps.get_model("auth", "Group"),
+        permission_model=apps.get_model("auth", "Permission"),
+    )
