@@ -440,6 +440,48 @@ def _columns(alias: str, model) -> str:
     return ", ".join(f"{alias}.{qn(f.column)}" for f in model._meta.concrete_fields)
 
 
+def _col(model, name: str) -> str:
+    """The quoted column of a model field, for the hand-written reservation SQL."""
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+@dataclass(frozen=True)
+class _SqlNames:
+    """Quoted tables and columns shared by the two reservation statements."""
+
+    level_table: str
+    location_table: str
+    reservation_table: str
+    level_id: str
+    level_reserved: str
+    level_on_hand: str
+    level_location: str
+    bin_id: str
+    res_quantity: str
+    res_level: str
+    res_insert: str
+
+
+def _sql_names() -> _SqlNames:
+    qn = connection.ops.quote_name
+    return _SqlNames(
+        level_table=qn(StockLevel._meta.db_table),
+        location_table=qn(Location._meta.db_table),
+        reservation_table=qn(Reservation._meta.db_table),
+        level_id=_col(StockLevel, "id"),
+        level_reserved=_col(StockLevel, "reserved"),
+        level_on_hand=_col(StockLevel, "on_hand"),
+        level_location=_col(StockLevel, "location"),
+        bin_id=_col(Location, "id"),
+        res_quantity=_col(Reservation, "quantity"),
+        res_level=_col(Reservation, "stock_level"),
+        res_insert=", ".join(
+            _col(Reservation, name)
+            for name in ("stock_level", "reference", "quantity", "created_at")
+        ),
+    )
+
+
 @cache
 def _reserve_sql() -> str:
     """The one statement of ``_reserve_in_one_statement``.
@@ -470,36 +512,23 @@ def _reserve_sql() -> str:
       level and bin as written; one row with empty columns per line without bins (so every
       line when short), each row with its line's number and available units.
     """
-    qn = connection.ops.quote_name
-
-    def col(model, name: str) -> str:
-        return qn(model._meta.get_field(name).column)
-
-    level_table = qn(StockLevel._meta.db_table)
-    location_table = qn(Location._meta.db_table)
-    reservation_table = qn(Reservation._meta.db_table)
-    level_id, level_reserved = col(StockLevel, "id"), col(StockLevel, "reserved")
-    level_on_hand = col(StockLevel, "on_hand")
-    res_quantity, res_level = col(Reservation, "quantity"), col(Reservation, "stock_level")
-    res_insert = ", ".join(
-        col(Reservation, name) for name in ("stock_level", "reference", "quantity", "created_at")
-    )
+    n = _sql_names()
     return f"""WITH wanted AS (
     SELECT w.sku_id, w.quantity, w.ord
     FROM unnest(%s::bigint[], %s::bigint[]) WITH ORDINALITY AS w (sku_id, quantity, ord)
 ),
 locked AS MATERIALIZED (
-    SELECT sl.{level_id} AS level_id, sl.{col(StockLevel, "sku")} AS sku_id,
-           sl.{level_on_hand} AS on_hand, sl.{level_reserved} AS reserved,
-           bin.{col(Location, "pick_sequence")} AS pick_sequence,
-           bin.{col(Location, "code")} AS code
-    FROM {level_table} sl
-    JOIN {location_table} bin ON bin.{col(Location, "id")} = sl.{col(StockLevel, "location")}
-    WHERE sl.{col(StockLevel, "sku")} = ANY (%s::bigint[])
-      AND bin.{col(Location, "warehouse")} = %s
-      AND bin.{col(Location, "kind")} = %s
-      AND bin.{col(Location, "is_active")}
-    ORDER BY sl.{level_id}
+    SELECT sl.{n.level_id} AS level_id, sl.{_col(StockLevel, "sku")} AS sku_id,
+           sl.{n.level_on_hand} AS on_hand, sl.{n.level_reserved} AS reserved,
+           bin.{_col(Location, "pick_sequence")} AS pick_sequence,
+           bin.{_col(Location, "code")} AS code
+    FROM {n.level_table} sl
+    JOIN {n.location_table} bin ON bin.{_col(Location, "id")} = sl.{_col(StockLevel, "location")}
+    WHERE sl.{_col(StockLevel, "sku")} = ANY (%s::bigint[])
+      AND bin.{_col(Location, "warehouse")} = %s
+      AND bin.{_col(Location, "kind")} = %s
+      AND bin.{_col(Location, "is_active")}
+    ORDER BY sl.{n.level_id}
     FOR UPDATE OF sl
 ),
 levels AS (
@@ -530,25 +559,25 @@ plan AS (
       AND NOT EXISTS (SELECT FROM totals t WHERE t.available < t.quantity)
 ),
 updated AS (
-    UPDATE {level_table} sl
-    SET {level_on_hand} = p.on_hand, {level_reserved} = p.reserved + p.take
-    FROM plan p WHERE sl.{level_id} = p.level_id
+    UPDATE {n.level_table} sl
+    SET {n.level_on_hand} = p.on_hand, {n.level_reserved} = p.reserved + p.take
+    FROM plan p WHERE sl.{n.level_id} = p.level_id
     RETURNING {_columns("sl", StockLevel)}
 ),
 upserted AS (
-    INSERT INTO {reservation_table} AS r ({res_insert})
+    INSERT INTO {n.reservation_table} AS r ({n.res_insert})
     SELECT p.level_id, %s, p.take, %s FROM plan p ORDER BY p.level_id
-    ON CONFLICT ({col(Reservation, "reference")}, {res_level})
-    DO UPDATE SET {res_quantity} = r.{res_quantity} + EXCLUDED.{res_quantity}
+    ON CONFLICT ({_col(Reservation, "reference")}, {n.res_level})
+    DO UPDATE SET {n.res_quantity} = r.{n.res_quantity} + EXCLUDED.{n.res_quantity}
     RETURNING {_columns("r", Reservation)}
 )
 SELECT t.ord, t.available, {_columns("r", Reservation)}, {_columns("u", StockLevel)},
        {_columns("bin", Location)}
 FROM totals t
 LEFT JOIN plan p ON p.ord = t.ord
-LEFT JOIN upserted r ON r.{res_level} = p.level_id
-LEFT JOIN updated u ON u.{level_id} = p.level_id
-LEFT JOIN {location_table} bin ON bin.{col(Location, "id")} = u.{col(StockLevel, "location")}
+LEFT JOIN upserted r ON r.{n.res_level} = p.level_id
+LEFT JOIN updated u ON u.{n.level_id} = p.level_id
+LEFT JOIN {n.location_table} bin ON bin.{_col(Location, "id")} = u.{_col(StockLevel, "location")}
 ORDER BY t.ord, p.pick_rank
 """
 
@@ -630,51 +659,37 @@ def _reserve_fast_sql() -> str:
       updated row only (data-modifying CTEs: no updated row, no reservation);
     - result: the reservation, level and bin as written; no row when nothing was reserved.
     """
-    qn = connection.ops.quote_name
-
-    def col(model, name: str) -> str:
-        return qn(model._meta.get_field(name).column)
-
-    level_table = qn(StockLevel._meta.db_table)
-    location_table = qn(Location._meta.db_table)
-    reservation_table = qn(Reservation._meta.db_table)
-    level_id, level_reserved = col(StockLevel, "id"), col(StockLevel, "reserved")
-    level_on_hand = col(StockLevel, "on_hand")
-    level_location, bin_id = col(StockLevel, "location"), col(Location, "id")
-    res_quantity, res_level = col(Reservation, "quantity"), col(Reservation, "stock_level")
-    res_insert = ", ".join(
-        col(Reservation, name) for name in ("stock_level", "reference", "quantity", "created_at")
-    )
+    n = _sql_names()
     return f"""WITH pick AS (
-    SELECT sl.{level_id} AS level_id
-    FROM {level_table} sl
-    JOIN {location_table} bin ON bin.{bin_id} = sl.{level_location}
-    WHERE sl.{col(StockLevel, "sku")} = %s
-      AND bin.{col(Location, "warehouse")} = %s
-      AND bin.{col(Location, "kind")} = %s
-      AND bin.{col(Location, "is_active")}
-      AND sl.{level_on_hand} - sl.{level_reserved} > 0
-    ORDER BY bin.{col(Location, "pick_sequence")}, bin.{col(Location, "code")} COLLATE "C"
+    SELECT sl.{n.level_id} AS level_id
+    FROM {n.level_table} sl
+    JOIN {n.location_table} bin ON bin.{n.bin_id} = sl.{n.level_location}
+    WHERE sl.{_col(StockLevel, "sku")} = %s
+      AND bin.{_col(Location, "warehouse")} = %s
+      AND bin.{_col(Location, "kind")} = %s
+      AND bin.{_col(Location, "is_active")}
+      AND sl.{n.level_on_hand} - sl.{n.level_reserved} > 0
+    ORDER BY bin.{_col(Location, "pick_sequence")}, bin.{_col(Location, "code")} COLLATE "C"
     LIMIT 1
 ),
 updated AS (
-    UPDATE {level_table} sl
-    SET {level_reserved} = sl.{level_reserved} + %s
-    WHERE sl.{level_id} = (SELECT level_id FROM pick)
-      AND sl.{level_on_hand} - sl.{level_reserved} >= %s
+    UPDATE {n.level_table} sl
+    SET {n.level_reserved} = sl.{n.level_reserved} + %s
+    WHERE sl.{n.level_id} = (SELECT level_id FROM pick)
+      AND sl.{n.level_on_hand} - sl.{n.level_reserved} >= %s
     RETURNING {_columns("sl", StockLevel)}
 ),
 upserted AS (
-    INSERT INTO {reservation_table} AS r ({res_insert})
-    SELECT u.{level_id}, %s, %s, %s FROM updated u
-    ON CONFLICT ({col(Reservation, "reference")}, {res_level})
-    DO UPDATE SET {res_quantity} = r.{res_quantity} + EXCLUDED.{res_quantity}
+    INSERT INTO {n.reservation_table} AS r ({n.res_insert})
+    SELECT u.{n.level_id}, %s, %s, %s FROM updated u
+    ON CONFLICT ({_col(Reservation, "reference")}, {n.res_level})
+    DO UPDATE SET {n.res_quantity} = r.{n.res_quantity} + EXCLUDED.{n.res_quantity}
     RETURNING {_columns("r", Reservation)}
 )
 SELECT {_columns("r", Reservation)}, {_columns("u", StockLevel)}, {_columns("bin", Location)}
 FROM upserted r
-JOIN updated u ON u.{level_id} = r.{res_level}
-JOIN {location_table} bin ON bin.{bin_id} = u.{level_location}
+JOIN updated u ON u.{n.level_id} = r.{n.res_level}
+JOIN {n.location_table} bin ON bin.{n.bin_id} = u.{n.level_location}
 """
 
 
