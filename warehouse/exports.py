@@ -25,7 +25,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from erp.errors import ServiceError
-from warehouse.imports import BOOL_FIELDS, SKU_FILE_COLUMNS, TEXT_FIELDS, formula_escape
+from erp.tabular import formula_escape
+from warehouse.imports import BOOL_FIELDS, SKU_FILE_COLUMNS, TEXT_FIELDS
 from warehouse.models import Sku
 
 CHUNK_SIZE = 2000

@@ -1,11 +1,10 @@
 """Django forms of the warehouse pages. They parse and check input; services do the writes."""
 
 from django import forms
-from django.conf import settings
 from django.db.models import Q
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from erp.forms import ImportFileField
 from warehouse.models import SKU_EDITABLE_FIELDS, Location, Sku
 from warehouse.selectors import location_queryset
 
@@ -173,19 +172,8 @@ class StockMoveForm(forms.Form):
 
 
 class SkuImportForm(forms.Form):
-    file = forms.FileField(
+    file = ImportFileField(
         label=_("File"),
         help_text=_("CSV (UTF-8) or Excel .xlsx, with the columns of the template."),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv,.tsv,.txt"}),
     )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        limit = settings.IMPORT_MAX_UPLOAD_BYTES
-        if upload.size > limit:
-            raise forms.ValidationError(
-                _("The file is %(size)s; files up to %(limit)s can be imported."),
-                code="too_big",
-                params={"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
-            )
-        return upload  # the import service checks the file type and contents

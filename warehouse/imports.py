@@ -3,12 +3,13 @@
 What a seller can rely on (the page, the API and ``manage.py import_skus`` share this service):
 
 Files
-    ``.csv`` / ``.tsv`` / ``.txt`` encoded as UTF-8, UTF-8 with BOM, UTF-16 with BOM (Excel's
-    "Unicode text") or GB18030 (what Chinese Excel and WPS save as "CSV"). A BOM decides; else
-    strict UTF-8 is tried, then GB18030. The delimiter is a comma, or a tab when the header line
-    has tabs and no commas. ``.xlsx``: the first worksheet. Row 1 is the header; row numbers in
-    errors are the row numbers the spreadsheet shows (the first data row is row 2; a quoted cell
-    that spans lines is still one row). Blank rows are skipped.
+    Read by ``erp.tabular`` (shared with the order imports): ``.csv`` / ``.tsv`` / ``.txt``
+    encoded as UTF-8, UTF-8 with BOM, UTF-16 with BOM (Excel's "Unicode text") or GB18030
+    (what Chinese Excel and WPS save as "CSV"); the delimiter is a comma, or a tab when the
+    header line has more tabs than commas. ``.xlsx``: the first worksheet. The first non-blank
+    row is the header; row numbers in errors are the row numbers the spreadsheet shows (the
+    first data row is row 2; a quoted cell that spans lines is still one row: ``erp.tabular``'s
+    "record" numbering). Blank rows are skipped.
 
 Headers
     The field names of ``SKU_FILE_COLUMNS`` (what the export writes) or their Chinese names in
@@ -53,18 +54,13 @@ Speed (``bench/bench_sku_import.py``)
 
 from __future__ import annotations
 
-import codecs
-import csv
 import gc
-import io
 import re
-import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from itertools import repeat
-from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
@@ -74,6 +70,15 @@ from django.utils.translation import gettext as _
 
 from erp.errors import ServiceError
 from erp.models import User
+from erp.tabular import (
+    CONTROL_RE,
+    TabularError,
+    check_upload,
+    column_letter,
+    formula_unescape,
+    header_key,
+    read_table,
+)
 from warehouse.models import SKU_EDITABLE_FIELDS, Sku
 
 # The file's columns, in the order the export writes them; ``code`` first.
@@ -108,15 +113,9 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 # Sku fields a file may name but an import must not set (a clearer error than "unknown").
 NOT_IMPORTABLE = frozenset({"id", "avg_cost", "is_bundle", "created_at", "updated_at"})
 
-# Text starting with one of these is run as a formula by spreadsheets (OWASP "CSV injection").
-FORMULA_TRIGGERS = frozenset("=+-@\t\r")
-
 DEFAULT_MAX_ROWS = 200_000  # overridable with settings.SKU_IMPORT_MAX_ROWS
-TEXT_EXTENSIONS = frozenset({".csv", ".tsv", ".txt"})
 MAX_INT = 2_147_483_647  # PositiveIntegerField is a 4-byte integer on PostgreSQL
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_CONTROL_BYTES = bytes(range(32)).translate(None, b"\t\n\r")
 _BOOLEANS = {
     **dict.fromkeys(("1", "true", "yes", "y", "是", "t"), True),
     **dict.fromkeys(("0", "false", "no", "n", "否", "f"), False),
@@ -154,18 +153,6 @@ class ImportResult:
         return len({e.row for e in self.errors})
 
 
-def formula_escape(value: str) -> str:
-    """Prefix ``'`` when a spreadsheet would run ``value`` as a formula (export side)."""
-    return "'" + value if value.lstrip("'")[:1] in FORMULA_TRIGGERS else value
-
-
-def formula_unescape(value: str) -> str:
-    """Undo ``formula_escape`` exactly: drop one ``'`` only where the export would add one."""
-    if value[:1] == "'" and value.lstrip("'")[:1] in FORMULA_TRIGGERS:
-        return value[1:]
-    return value
-
-
 def sku_import(*, data: bytes, filename: str, user: User | None = None) -> ImportResult:
     """Create or update SKUs from a CSV or XLSX file, all rows or none.
 
@@ -175,27 +162,14 @@ def sku_import(*, data: bytes, filename: str, user: User | None = None) -> Impor
     when the file itself is unusable. ``user`` is who imports; Sku has no audit columns yet,
     so it is accepted for callers' sake and not stored.
     """
-    limit = settings.IMPORT_MAX_UPLOAD_BYTES
-    if len(data) > limit:
-        raise SkuImportError(
-            _("The file is %(size)s MB; the limit is %(limit)s MB.")
-            % {"size": f"{len(data) / 1048576:.1f}", "limit": f"{limit / 1048576:.1f}"}
-        )
-    if not data.strip():
-        raise SkuImportError(_("The file is empty."))
-    extension = PurePath(filename).suffix.lower()
-    if extension not in TEXT_EXTENSIONS and extension != ".xlsx":
-        raise SkuImportError(
-            _("Files of type “%(ext)s” cannot be imported; save the sheet as .xlsx or .csv.")
-            % {"ext": extension or filename}
-        )
     with _gc_paused():
-        if extension == ".xlsx":
-            header, rows = _read_xlsx(data)
-            may_have_controls = True
-        else:
-            header, rows, may_have_controls = _read_csv(data)
-        parsed = _parse(header, rows, check_controls=may_have_controls)
+        try:
+            check_upload(data=data, filename=filename)
+            table = read_table(data, filename, max_rows=_max_rows(), numbering="record")
+        except TabularError as exc:
+            raise SkuImportError(str(exc)) from exc
+        (_number, header), rows = table.rows[0], table.rows[1:]
+        parsed = _parse(header, rows, check_controls=table.may_have_controls)
         plan = _check_file(parsed)
         apply = _apply_postgresql if connection.vendor == "postgresql" else _apply_generic
         try:
@@ -232,138 +206,12 @@ def _max_rows() -> int:
     return getattr(settings, "SKU_IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS)
 
 
-def _too_many_rows() -> SkuImportError:
-    return SkuImportError(
-        _("The file has more than %(max)d rows; split it into smaller files.")
-        % {"max": _max_rows()}
-    )
-
-
-def _decode(data: bytes) -> tuple[str, bool]:
-    """The text, and whether it may hold control characters (checked cell by cell later)."""
-    for bom, encoding in (
-        (codecs.BOM_UTF8, "utf-8"),
-        (codecs.BOM_UTF16_LE, "utf-16-le"),
-        (codecs.BOM_UTF16_BE, "utf-16-be"),
-    ):
-        if data.startswith(bom):
-            try:
-                text = data[len(bom) :].decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise SkuImportError(
-                    _("The file starts like %(enc)s but is not valid %(enc)s text.")
-                    % {"enc": encoding.upper()}
-                ) from exc
-            return text, encoding.startswith("utf-16") or _has_control_bytes(data)
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding), _has_control_bytes(data)
-        except UnicodeDecodeError:
-            continue
-    raise SkuImportError(_("The file is neither UTF-8 nor GB18030 text; save it as CSV UTF-8."))
-
-
-def _has_control_bytes(data: bytes) -> bool:
-    # UTF-8 and GB18030 never use bytes below 0x20 inside a multi-byte character.
-    return len(data.translate(None, _CONTROL_BYTES)) != len(data)
-
-
-def _read_csv(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]], bool]:
-    text, may_have_controls = _decode(data)
-    end = text.find("\n")
-    first_line = text if end < 0 else text[:end]
-    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list[tuple[int, list[str]]] = []
-    max_rows = _max_rows()
-    reading = 1  # the row the csv module is reading, for its error message
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise SkuImportError(_("The file is empty."))
-        reading = 2
-        for number, cells in enumerate(reader, start=2):
-            reading = number + 1
-            # A blank row has a blank first cell: test that cheap condition first.
-            if not cells or (not cells[0].strip() and not "".join(cells).strip()):
-                continue
-            rows.append((number, cells))
-            if len(rows) > max_rows:
-                raise _too_many_rows()
-    except csv.Error as exc:
-        raise SkuImportError(
-            _("The CSV file cannot be read at row %(row)d: %(error)s")
-            % {"row": reading, "error": exc}
-        ) from exc
-    return header, rows, may_have_controls
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        # 15 significant digits: what the float surely holds, so 4.1 is not 4.1000000000000005
-        return str(int(value)) if value.is_integer() else format(value, ".15g")
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def _read_xlsx(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    from openpyxl import load_workbook  # only XLSX imports pay for it
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a bad file
-        raise SkuImportError(_("The file is not a readable XLSX workbook.")) from exc
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    try:
-        sheet_rows = workbook.worksheets[0].iter_rows(min_row=1, min_col=1, values_only=True)
-        max_rows = _max_rows()
-        for number, values in enumerate(sheet_rows, start=1):
-            cells = [_cell_text(v) for v in values]
-            if header is None:
-                header = cells
-            elif "".join(cells).strip():
-                rows.append((number, cells))
-                if len(rows) > max_rows:
-                    raise _too_many_rows()
-    except SkuImportError:
-        raise
-    except Exception as exc:
-        raise SkuImportError(_("The file is not a readable XLSX workbook.")) from exc
-    finally:
-        workbook.close()
-    if header is None:
-        raise SkuImportError(_("The file is empty."))
-    return header, rows
-
-
 # -- checking cells -----------------------------------------------------------------------
 
 
-def _column_letter(index: int) -> str:
-    """Spreadsheet column name of a 0-based index: 0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def _header_key(header: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", header).split()).casefold()
-
-
-_HEADER_FIELDS: dict[str, str] = {_header_key(name): name for name in SKU_FILE_COLUMNS}
+_HEADER_FIELDS: dict[str, str] = {header_key(name): name for name in SKU_FILE_COLUMNS}
 for _field, _aliases in HEADER_ALIASES.items():
-    _HEADER_FIELDS.update({_header_key(alias): _field for alias in _aliases})
+    _HEADER_FIELDS.update({header_key(alias): _field for alias in _aliases})
 
 
 @dataclass
@@ -387,7 +235,7 @@ def _map_header(header: Sequence[str], errors: list[RowError]) -> dict[int, str]
         title = raw.strip()
         if not title:
             continue
-        key = _header_key(title)
+        key = header_key(title)
         name = _HEADER_FIELDS.get(key)
         if name is None:
             if key == "avg_cost":
@@ -430,7 +278,7 @@ def _parse(
             for index in [*unheaded, *range(width, len(cells))]:
                 if index < len(cells) and cells[index].strip():
                     message = _("This cell has a value but its column has no header.")
-                    letter = _column_letter(index)
+                    letter = column_letter(index)
                     found.append((number, index, RowError(number, letter, message)))
     padded = [
         cells if len(cells) == width else (cells + [""] * width)[:width] for _n, cells in rows
@@ -508,7 +356,7 @@ class _Column:
                     values[i] = None
         if check_controls:
             for i, v in enumerate(values):
-                if v is not None and _CONTROL_RE.search(v):
+                if v is not None and CONTROL_RE.search(v):
                     self.error(i, _("The text contains a control character."))
                     values[i] = None
         return values
