@@ -1,6 +1,7 @@
 """Every write of the warehouse app: ``stock`` (the ledger and its balances) and ``catalog``
 (SKUs and bundles). Callers import from here."""
 
+from warehouse.services.batch import ReserveOutcome, ReserveRequest, stock_reserve_many
 from warehouse.services.catalog import BundlePart, SkuError, sku_create, sku_update
 from warehouse.services.stock import (
     COST_QUANTUM,
@@ -22,6 +23,8 @@ __all__ = [
     "COST_QUANTUM",
     "BundlePart",
     "InsufficientStock",
+    "ReserveOutcome",
+    "ReserveRequest",
     "ReservationResult",
     "Shortage",
     "SkuError",
@@ -36,4 +39,5 @@ __all__ = [
     "stock_receive",
     "stock_release",
     "stock_reserve",
+    "stock_reserve_many",
 ]

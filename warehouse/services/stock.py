@@ -33,6 +33,7 @@ from warehouse.models import (
     StockMove,
     Warehouse,
 )
+from warehouse.signals import stock_available
 
 COST_QUANTUM = Decimal("0.0001")
 
@@ -167,6 +168,8 @@ def _write_move(
     """Change on_hand of a locked level and write its ledger entry in the same transaction."""
     balance_after = level.on_hand + quantity
     StockLevel.objects.filter(pk=level.pk).update(on_hand=F("on_hand") + quantity)
+    if quantity > 0:
+        _announce_available({level.sku_id})
     level.on_hand = balance_after
     return StockMove.objects.create(
         sku_id=level.sku_id,
@@ -179,6 +182,13 @@ def _write_move(
         note=note,
         user=user,
         at=timezone.now(),
+    )
+
+
+def _announce_available(sku_ids: set[int]) -> None:
+    """Tell listeners, once the transaction commits, that these SKUs have free units."""
+    transaction.on_commit(
+        lambda: stock_available.send(sender=StockLevel, sku_ids=frozenset(sku_ids))
     )
 
 
@@ -313,19 +323,29 @@ def stock_move(
     return out, into
 
 
-def expand_bundles(lines: Iterable[StockLine]) -> list[StockLine]:
-    """Replace each bundle by its parts and merge repeated SKUs, keeping first-seen order."""
-    lines = list(lines)
-    bundle_ids = [line.sku.pk for line in lines if line.sku.is_bundle]
+def bundle_parts(bundle_ids: Iterable[int]) -> dict[int, list[BundleItem]]:
+    """The parts of these bundles (with their component SKUs), in one query."""
     parts: dict[int, list[BundleItem]] = defaultdict(list)
+    bundle_ids = list(bundle_ids)
     if bundle_ids:
         items = BundleItem.objects.filter(bundle_id__in=bundle_ids).order_by("pk")
         for item in items.select_related("component"):
             parts[item.bundle_id].append(item)
+    return parts
+
+
+def expand_bundles(
+    lines: Iterable[StockLine], parts: dict[int, list[BundleItem]] | None = None
+) -> list[StockLine]:
+    """Replace each bundle by its parts and merge repeated SKUs, keeping first-seen order.
+    ``parts`` (from ``bundle_parts``) saves the query when many requests are expanded."""
+    lines = list(lines)
+    if parts is None:
+        parts = bundle_parts(line.sku.pk for line in lines if line.sku.is_bundle)
     merged: dict[int, list] = {}
     for line in lines:
         if line.sku.is_bundle:
-            if not parts[line.sku.pk]:
+            if not parts.get(line.sku.pk):
                 raise StockError(_("Bundle %(sku)s has no parts.") % {"sku": line.sku.code})
             expanded = [(p.component, p.quantity * line.quantity) for p in parts[line.sku.pk]]
         else:
@@ -787,6 +807,8 @@ def stock_release(*, reference: str, sku: Sku | None = None, quantity: int | Non
         released += take
         if remaining is not None:
             remaining -= take
+    if released:
+        _announce_available({levels[r.stock_level_id].sku_id for r in reservations})
     return released
 
 
