@@ -42,8 +42,8 @@ bench: setup
 	$(PY) bench/run.py
 
 messages: setup
-	$(PY) manage.py makemessages -l zh_Hans --no-obsolete -i ".venv/*" -i "var/*"
-	$(PY) manage.py compilemessages -l zh_Hans
+	$(PY) manage.py makemessages -l zh_Hans --no-obsolete -i ".venv/*" -i "var/*" -i "bench/*" -i "tests/*"
+	$(PY) manage.py compilemessages -l zh_Hans -i ".venv/*"
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -355,6 +355,9 @@ def demo_seed() -> SeedReport:
     skus = _seed_skus(report)
     _seed_bundles(report, skus)
     _seed_opening_stock(report, skus, bins)
+    from orders.demo import seed_orders  # the demo reaches up, as said above
+
+    seed_orders(report)
     return report
 
 

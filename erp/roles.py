@@ -28,6 +28,18 @@ EDIT_CATALOG = [
 
 VIEW_STORES = ["orders.view_store"]
 EDIT_STORES = ["orders.add_store", "orders.change_store"]
+VIEW_ORDERS = ["orders.view_order", "orders.view_orderline", "orders.view_orderevent"]
+WORK_ORDERS = [
+    "orders.add_order",
+    "orders.change_order",
+    "orders.import_order",
+    "orders.allocate_order",
+    *(
+        f"orders.{verb}_{model}"
+        for model in ("skumapping", "reviewrule", "blockedbuyer", "tag")
+        for verb in ("view", "add", "change", "delete")
+    ),
+]
 
 ROLE_PERMISSIONS: dict[str, list[str] | None] = {
     # None = every permission there is.
@@ -38,6 +50,8 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
         "warehouse.reserve_stock",
         *VIEW_STORES,
         *EDIT_STORES,
+        *VIEW_ORDERS,
+        *WORK_ORDERS,
     ],
     Role.WAREHOUSE: [
         *VIEW_CATALOG_AND_STOCK,
@@ -46,6 +60,7 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
         "warehouse.receive_stock",
         "warehouse.add_location",
         "warehouse.change_location",
+        *VIEW_ORDERS,
     ],
     Role.PURCHASING: [*VIEW_CATALOG_AND_STOCK, *EDIT_CATALOG, "warehouse.receive_stock"],
     Role.FINANCE: [
@@ -53,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
         "erp.view_exchangerate",
         "erp.add_exchangerate",
         *VIEW_STORES,
+        *VIEW_ORDERS,
     ],
 }
 

@@ -7,6 +7,7 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from erp import views
+from orders.webhooks import shopify_webhook
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -22,6 +23,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("warehouse/", include("warehouse.urls")),
     path("orders/", include("orders.urls")),
+    # Platforms call these without a session; each checks the platform's signature.
+    path("webhooks/shopify/<slug:store_code>/", shopify_webhook, name="shopify-webhook"),
 ]
 
 if settings.DEBUG:

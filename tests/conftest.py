@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.db import connection
+from django.utils import translation
 from hypothesis import HealthCheck, settings
 from rest_framework.test import APIClient
 
@@ -53,6 +54,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(marker)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Every test starts in English: a page request in Chinese activates zh-hans for the
+    thread (the locale middleware), and nothing would switch it back for the next test."""
+    translation.activate("en")
+    yield
+    translation.activate("en")
 
 
 @pytest.fixture(scope="session")

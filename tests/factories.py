@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import factory
@@ -8,7 +9,13 @@ from django.contrib.contenttypes.management import create_contenttypes
 
 from erp.models import User
 from erp.roles import roles_sync
-from orders.models import Platform, Store
+from orders.models import Platform, SkuMapping, Store
+from orders.normalized import (
+    NormalizedAddress,
+    NormalizedLine,
+    NormalizedOrder,
+    PlatformStatus,
+)
 from warehouse.models import BundleItem, Location, Sku, Warehouse
 
 
@@ -113,3 +120,63 @@ class StoreFactory(factory.django.DjangoModelFactory):
         if create and extracted is not None:
             self.set_credentials(extracted)
             self.save(update_fields=["credentials"])
+
+
+def normalized_order(
+    external_id: str,
+    lines: list[tuple[str, int, str]] = (("MUG-BLK", 1, "9.99"),),
+    *,
+    updated_at: datetime | None = None,
+    purchased_at: datetime | None = None,
+    status: PlatformStatus | None = None,
+    currency: str = "USD",
+    address: NormalizedAddress | None = None,
+    **fields,
+) -> NormalizedOrder:
+    """A normalised order as any source produces it: ``lines`` are (platform SKU, quantity,
+    unit price)."""
+    purchased_at = purchased_at or datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    built = [
+        NormalizedLine(
+            external_line_id=str(i + 1),
+            platform_sku=sku,
+            quantity=qty,
+            unit_price=Decimal(price),
+            line_total=Decimal(price) * qty,
+            title=f"Item {sku}",
+        )
+        for i, (sku, qty, price) in enumerate(lines)
+    ]
+    subtotal = sum((line.line_total for line in built), Decimal("0"))
+    return NormalizedOrder(
+        external_id=external_id,
+        purchased_at=purchased_at,
+        updated_at=updated_at or purchased_at,
+        status=status or PlatformStatus("Unshipped"),
+        currency=currency,
+        lines=built,
+        address=address
+        or NormalizedAddress(
+            name="Ann Example",
+            address1="1 Main St",
+            city="Springfield",
+            state="IL",
+            postcode="62701",
+            country="US",
+        ),
+        buyer_name="Ann Example",
+        buyer_email="ann@example.com",
+        subtotal=subtotal,
+        total=fields.pop("total", subtotal),
+        **fields,
+    )
+
+
+class SkuMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SkuMapping
+
+    store = factory.SubFactory(StoreFactory)
+    platform_sku = factory.Sequence(lambda n: f"PLAT-{n}")
+    sku = factory.SubFactory(SkuFactory)
+    quantity = 1

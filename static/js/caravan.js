@@ -47,4 +47,45 @@
       el.form.requestSubmit();
     }
   });
+  // Enter in a field marked data-enter-clicks="ID" presses that button (a bulk action's note
+  // field sends its own action, never the form's first button).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.isComposing || event.keyCode === 229) return;
+    var el = event.target;
+    if (!el.matches || !el.matches("[data-enter-clicks]") || !el.form) return;
+    var button = document.getElementById(el.getAttribute("data-enter-clicks"));
+    if (!button) return;
+    event.preventDefault();
+    el.form.requestSubmit(button);
+  });
+
+  // A header checkbox data-check-all="NAME" ticks every checkbox NAME of its form.
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (!el.matches || !el.matches("input[data-check-all]") || !el.form) return;
+    var name = el.getAttribute("data-check-all");
+    Array.prototype.forEach.call(el.form.elements, function (box) {
+      if (box.type === "checkbox" && box.name === name) box.checked = el.checked;
+    });
+  });
+
+  // Fields marked data-show-for="FIELD=VALUE" show only while the select FIELD has VALUE
+  // (a review rule's hold reason, warehouse or tag). Without script every field shows.
+  function showFor(form) {
+    form.querySelectorAll("[data-show-for]").forEach(function (el) {
+      var rule = el.getAttribute("data-show-for").split("=");
+      var select = form.elements[rule[0]];
+      var box = el.closest(".field") || el;
+      box.hidden = Boolean(select) && select.value !== rule[1];
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (form && form.querySelector("[data-show-for]")) showFor(form);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form").forEach(function (form) {
+      if (form.querySelector("[data-show-for]")) showFor(form);
+    });
+  });
 })();

@@ -29,6 +29,8 @@ PUBLIC = {
     "login": "the sign-in page itself",
     "set_language": "the language switch works on the sign-in page too",
     "admin:login": "the admin site's own sign-in page",
+    "shopify-webhook": "Shopify calls it without a session; the body's HMAC-SHA256 with the "
+    "store's secret is its authentication (wrong or missing: 401)",
 }
 
 # API URLs a signed-in user without any role may open, with the reason.
@@ -175,6 +177,7 @@ def test_the_public_allow_list_names_routed_urls_that_are_public():
         "login": 200,
         "set_language": 302,  # back where the person came from; only a POST switches
         "admin:login": 200,
+        "shopify-webhook": 405,  # POST only; an unsigned POST gets 401 (tests/orders)
     }
 
 

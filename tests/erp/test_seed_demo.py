@@ -6,13 +6,37 @@ from django.db.models import F
 from erp.demo_data import USERS
 from erp.models import Company, Role, User
 from erp.scopes import scope_stores, scope_warehouses
-from orders.models import Store
-from tests.factories import StoreFactory, ensure_roles
-from warehouse.models import BundleItem, Location, Sku, StockLevel, StockMove, Warehouse
+from orders.models import Order, OrderEvent, OrderLine, ReviewRule, SkuMapping, Store
+from tests.factories import ensure_roles
+from warehouse.models import (
+    BundleItem,
+    Location,
+    Reservation,
+    Sku,
+    StockLevel,
+    StockMove,
+    Warehouse,
+)
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [Company, User, Warehouse, Location, Sku, BundleItem, StockLevel, StockMove]
+MODELS = [
+    Company,
+    User,
+    Warehouse,
+    Location,
+    Sku,
+    BundleItem,
+    StockLevel,
+    StockMove,
+    Store,
+    SkuMapping,
+    ReviewRule,
+    Order,
+    OrderLine,
+    OrderEvent,
+    Reservation,
+]
 
 
 @pytest.fixture(autouse=True)
@@ -94,8 +118,7 @@ def test_every_role_has_its_login_and_the_warehouse_user_is_scoped(capsys):
     assert keeper.all_warehouses is False
     assert list(scope_warehouses(Warehouse.objects.all(), keeper).values_list("code")) == [("SZ",)]
     ops = User.objects.get(username="ops")
-    amazon = StoreFactory(code="amz-us")
-    assert list(scope_stores(Store.objects.all(), ops)) == [amazon]
+    assert scope_stores(Store.objects.all(), ops).count() == Store.objects.count() == 3
     assert list(scope_warehouses(Warehouse.objects.order_by("code"), ops).values_list("code")) == [
         ("SZ",),
         ("US-LA",),
@@ -159,3 +182,17 @@ def test_seed_demo_refuses_with_debug_off_unless_forced():
     with pytest.raises(CommandError, match="--force"):
         call_command("seed_demo")
     assert User.objects.count() == 0
+
+
+def test_seed_demo_orders_come_in_realistic_shapes(capsys):
+    seed(capsys)
+    orders = Order.objects.all()
+    assert orders.count() == 300
+    assert set(Store.objects.values_list("platform", flat=True)) == {"amazon", "shopify", "shopee"}
+    assert orders.values("ship_country").distinct().count() >= 8
+    statuses = set(orders.values_list("status", flat=True))
+    assert {"new", "on_hold", "approved", "allocated", "platform", "cancelled"} <= statuses
+    holds = set(orders.exclude(hold_reason="").values_list("hold_reason", flat=True))
+    assert {"unpaired_sku", "incomplete_address", "buyer_note"} <= holds
+    assert OrderLine.objects.filter(order__in=orders).count() > 300  # multi-line orders
+    call_command("check_stock")  # allocations kept the ledger clean

@@ -1,0 +1,52 @@
+"""Every write of the orders app, one module per concern; import from here."""
+
+from orders.services.allocation import (
+    BulkResult,
+    orders_allocate,
+    release_order_stock,
+    retry_out_of_stock,
+)
+from orders.services.stores import (
+    REQUIRED_CREDENTIAL_KEYS,
+    StoreError,
+    store_create,
+    store_update,
+)
+from orders.services.upsert import UpsertResult, orders_upsert
+from orders.services.workflow import (
+    OrderError,
+    order_edit_address,
+    order_split,
+    orders_approve,
+    orders_cancel,
+    orders_cancelled,
+    orders_deallocate,
+    orders_hold,
+    orders_merge,
+    orders_release_hold,
+    pair_platform_sku,
+)
+
+__all__ = [
+    "REQUIRED_CREDENTIAL_KEYS",
+    "BulkResult",
+    "OrderError",
+    "StoreError",
+    "UpsertResult",
+    "order_edit_address",
+    "order_split",
+    "orders_allocate",
+    "orders_approve",
+    "orders_cancel",
+    "orders_cancelled",
+    "orders_deallocate",
+    "orders_hold",
+    "orders_merge",
+    "orders_release_hold",
+    "orders_upsert",
+    "pair_platform_sku",
+    "release_order_stock",
+    "retry_out_of_stock",
+    "store_create",
+    "store_update",
+]
