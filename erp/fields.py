@@ -1,5 +1,6 @@
 """Encrypted model fields for secrets at rest (marketplace tokens, carrier keys)."""
 
+import json
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -49,3 +50,26 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return decrypt(value)
+
+
+class CredentialsMixin:
+    """Methods of a model whose ``credentials`` field (an ``EncryptedTextField``) holds a JSON
+    object of API keys: stores and carriers."""
+
+    credentials: str
+
+    def get_credentials(self) -> dict:
+        """The decrypted credentials as a dict (empty when none are stored)."""
+        return json.loads(self.credentials) if self.credentials else {}
+
+    def set_credentials(self, value: dict) -> None:
+        """Replace the credentials in memory; saving encrypts them."""
+        self.credentials = json.dumps(value, sort_keys=True) if value else ""
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials)
+
+    @property
+    def credential_keys(self) -> list[str]:
+        return sorted(self.get_credentials())

@@ -1,12 +1,10 @@
 """Stores: one per marketplace account, with its encrypted API credentials and sync state."""
 
-import json
-
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from erp.fields import EncryptedTextField
+from erp.fields import CredentialsMixin, EncryptedTextField
 
 
 class Platform(models.TextChoices):
@@ -38,7 +36,7 @@ STORE_EDITABLE_FIELDS = [
 ]
 
 
-class Store(models.Model):
+class Store(CredentialsMixin, models.Model):
     """One seller account on one marketplace (an Amazon seller in one region, a Shopify shop)."""
 
     platform = models.CharField(_("platform"), max_length=20, choices=Platform.choices)
@@ -74,6 +72,14 @@ class Store(models.Model):
         blank=True,
         help_text=_("Leave empty for the platform's own address; set it for a sandbox."),
     )
+    virtual_ship = models.BooleanField(
+        _("confirm shipment at label"),
+        default=False,
+        help_text=_(
+            "Tell the platform the order shipped as soon as it has a tracking number, "
+            "before the parcel is handed over (virtual ship)."
+        ),
+    )
     sync_enabled = models.BooleanField(_("sync enabled"), default=False)
     sync_interval_minutes = models.PositiveIntegerField(_("sync interval (minutes)"), default=15)
     sync_cursor = models.JSONField(_("sync cursor"), default=dict, blank=True, editable=False)
@@ -100,22 +106,6 @@ class Store(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.get_platform_display()})"
-
-    def get_credentials(self) -> dict:
-        """The decrypted credentials as a dict (empty when none are stored)."""
-        return json.loads(self.credentials) if self.credentials else {}
-
-    def set_credentials(self, value: dict) -> None:
-        """Replace the credentials in memory; saving encrypts them."""
-        self.credentials = json.dumps(value, sort_keys=True) if value else ""
-
-    @property
-    def has_credentials(self) -> bool:
-        return bool(self.credentials)
-
-    @property
-    def credential_keys(self) -> list[str]:
-        return sorted(self.get_credentials())
 
 
 class OrderStatus(models.TextChoices):

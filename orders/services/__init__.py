@@ -3,8 +3,15 @@
 from orders.services.allocation import (
     BulkResult,
     orders_allocate,
+    orders_allocated,
     release_order_stock,
     retry_out_of_stock,
+)
+from orders.services.fulfilment import (
+    order_confirm_on_platform,
+    orders_mark_labelled,
+    orders_ship,
+    orders_unlabel,
 )
 from orders.services.stores import (
     REQUIRED_CREDENTIAL_KEYS,
@@ -33,16 +40,21 @@ __all__ = [
     "OrderError",
     "StoreError",
     "UpsertResult",
+    "order_confirm_on_platform",
     "order_edit_address",
     "order_split",
     "orders_allocate",
+    "orders_allocated",
     "orders_approve",
     "orders_cancel",
     "orders_cancelled",
     "orders_deallocate",
     "orders_hold",
+    "orders_mark_labelled",
     "orders_merge",
     "orders_release_hold",
+    "orders_ship",
+    "orders_unlabel",
     "orders_upsert",
     "pair_platform_sku",
     "release_order_stock",

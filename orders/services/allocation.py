@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,6 +52,11 @@ class BulkResult:
             "done": self.done,
             "failed": [{"id": pk, "detail": msg} for pk, msg in sorted(self.failed.items())],
         }
+
+
+# Sent after the commit that allocated orders, so logistics can choose their channels without
+# orders importing logistics. ``order_ids``: list of Order pks.
+orders_allocated = Signal()
 
 
 def release_order_stock(order: Order) -> int:
@@ -190,6 +196,9 @@ def _allocate_chunk(
             status=status, warehouse_id=warehouse_id, updated_at=now
         )
     copy_insert(OrderEvent, events)
+    allocated = [o.pk for o in planned if o.status == OrderStatus.ALLOCATED]
+    if allocated:
+        transaction.on_commit(lambda: orders_allocated.send(sender=Order, order_ids=allocated))
 
 
 def _one_by_one(order: Order, request: ReserveRequest) -> str:

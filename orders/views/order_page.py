@@ -76,6 +76,9 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
             Prefetch("merged_orders", queryset=Order.objects.order_by("purchased_at", "id")),
             Prefetch("split_orders", queryset=Order.objects.order_by("id")),
             "tags",
+            # the shipping panel logistics adds to this page (a template include: orders
+            # imports nothing of logistics)
+            "shipments__channel",
         ),
     )
     reservations = list(

@@ -1,0 +1,132 @@
+"""The last steps of the order life, driven by logistics: labelled, label voided, shipped, and
+telling the platform. Logistics calls these (the higher app calls the lower one); orders never
+imports logistics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from erp.models import User
+from orders.models import Order, OrderEvent, OrderStatus, Platform
+from orders.platforms import CONNECTORS, PlatformError, connector_for
+from orders.services.allocation import BulkResult
+from orders.services.events import make_event
+from orders.services.workflow import OrderError, _bulk_move
+from warehouse.services import StockError, stock_consume
+
+
+@transaction.atomic
+def orders_mark_labelled(
+    *, order_ids: Iterable[int], user: User | None = None, message: str = ""
+) -> BulkResult:
+    """Allocated orders whose shipment has a tracking number become labelled."""
+
+    def apply(order: Order) -> str:
+        order.status = OrderStatus.LABELLED
+        return message or _("Labelled.")
+
+    return _bulk_move(
+        order_ids,
+        user=user,
+        allowed=(OrderStatus.ALLOCATED,),
+        not_allowed=_("A %(status)s order cannot be labelled."),
+        apply=apply,
+    )
+
+
+@transaction.atomic
+def orders_unlabel(
+    *, order_ids: Iterable[int], user: User | None = None, reason: str = ""
+) -> BulkResult:
+    """A voided label sends the order back to allocated; its stock stays reserved."""
+
+    def apply(order: Order) -> str:
+        order.status = OrderStatus.ALLOCATED
+        return reason or _("Label voided.")
+
+    return _bulk_move(
+        order_ids,
+        user=user,
+        allowed=(OrderStatus.LABELLED,),
+        not_allowed=_("A %(status)s order has no label to void."),
+        apply=apply,
+    )
+
+
+@transaction.atomic
+def orders_ship(
+    *, order_ids: Iterable[int], user: User | None = None, message: str = ""
+) -> BulkResult:
+    """Labelled orders leave the warehouse: their reserved stock is consumed (the ledger moves
+    carry the cost of goods sold) and they become shipped."""
+
+    def apply(order: Order) -> str:
+        try:
+            stock_consume(reference=order.reference, user=user, note=message[:200])
+        except StockError as exc:
+            raise OrderError(str(exc)) from exc
+        order.status = OrderStatus.SHIPPED
+        return message or _("Shipped.")
+
+    return _bulk_move(
+        order_ids,
+        user=user,
+        allowed=(OrderStatus.LABELLED,),
+        not_allowed=_("A %(status)s order cannot be shipped."),
+        apply=apply,
+    )
+
+
+def order_confirm_on_platform(
+    order: Order,
+    *,
+    carrier_code: str,
+    carrier_name: str,
+    tracking_number: str,
+    ship_date: datetime | None = None,
+    tracking_url: str = "",
+    **connector_kwargs,
+) -> bool:
+    """Tell the order's marketplace it left with this carrier and tracking number, and note it
+    on the timeline either way. Raises ``PlatformError`` when the platform refuses, so the
+    caller can retry later. Returns False when the store has no API to tell (manual stores,
+    platforms imported from files only): the seller confirms there by hand.
+
+    Each platform names carriers its own way: Amazon takes "Other" with the carrier's name
+    for carriers off its list (cross-border consolidators are), Shopify takes the name as the
+    tracking company with our tracking page."""
+    platform = order.store.platform
+    if platform == Platform.MANUAL or platform not in CONNECTORS:
+        return False
+    if platform == Platform.AMAZON:
+        kwargs = {"carrier_code": "Other", "carrier_name": carrier_name}
+    elif platform == Platform.SHOPIFY:
+        kwargs = {"carrier_code": carrier_name, "tracking_url": tracking_url}
+    else:
+        kwargs = {"carrier_code": carrier_code}
+    try:
+        with connector_for(order.store, **connector_kwargs) as connector:
+            connector.confirm_shipment(
+                external_id=order.external_id,
+                tracking_number=tracking_number,
+                ship_date=ship_date,
+                **kwargs,
+            )
+    except PlatformError as exc:
+        make_event(
+            order,
+            OrderEvent.Kind.NOTE,
+            message=_("The platform refused the shipment confirmation: %(error)s") % {"error": exc},
+        ).save()
+        raise
+    make_event(
+        order,
+        OrderEvent.Kind.NOTE,
+        message=_("Shipment confirmed to the platform: %(carrier)s %(number)s")
+        % {"carrier": carrier_name, "number": tracking_number},
+    ).save()
+    return True
