@@ -41,6 +41,41 @@ WORK_ORDERS = [
     ),
 ]
 
+VIEW_LOGISTICS = [
+    f"logistics.view_{model}"
+    for model in (
+        "carrier",
+        "shippingchannel",
+        "ratecardrow",
+        "channelrule",
+        "orderchannel",
+        "shipment",
+        "customsline",
+        "trackingnumber",
+        "trackingevent",
+        "manifest",
+    )
+]
+EDIT_SHIPPING_SETUP = [
+    f"logistics.{verb}_{model}"
+    for model in ("carrier", "shippingchannel", "ratecardrow", "channelrule", "trackingnumber")
+    for verb in ("add", "change", "delete")
+]
+WORK_SHIPMENTS = [
+    "logistics.add_orderchannel",
+    "logistics.change_orderchannel",
+    "logistics.add_shipment",
+    "logistics.change_shipment",
+    "logistics.print_label",
+]
+HAND_OVER = [
+    "logistics.add_manifest",
+    "logistics.change_manifest",
+    "logistics.close_manifest",
+    "logistics.ship_shipment",
+    "logistics.print_label",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str] | None] = {
     # None = every permission there is.
     Role.ADMIN: None,
@@ -52,6 +87,9 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
         *EDIT_STORES,
         *VIEW_ORDERS,
         *WORK_ORDERS,
+        *VIEW_LOGISTICS,
+        *EDIT_SHIPPING_SETUP,
+        *WORK_SHIPMENTS,
     ],
     Role.WAREHOUSE: [
         *VIEW_CATALOG_AND_STOCK,
@@ -61,6 +99,8 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
         "warehouse.add_location",
         "warehouse.change_location",
         *VIEW_ORDERS,
+        *VIEW_LOGISTICS,
+        *HAND_OVER,
     ],
     Role.PURCHASING: [*VIEW_CATALOG_AND_STOCK, *EDIT_CATALOG, "warehouse.receive_stock"],
     Role.FINANCE: [
@@ -69,6 +109,7 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
         "erp.add_exchangerate",
         *VIEW_STORES,
         *VIEW_ORDERS,
+        *VIEW_LOGISTICS,
     ],
 }
 
