@@ -3,6 +3,9 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from logistics import api as logistics_api
+from logistics import api_shipments as shipments_api
+from logistics.api_urls import order_urlpatterns as logistics_order_urls
 from orders import api as orders_api
 from orders.imports.api import OrderImportView
 from warehouse import api as warehouse_api
@@ -10,9 +13,12 @@ from warehouse import api as warehouse_api
 router = DefaultRouter()
 warehouse_api.register(router)
 orders_api.register(router)
+logistics_api.register(router)
+shipments_api.register(router)
 
 # Before the router: its orders/<pk>/ route would take "import" as a primary key.
 urlpatterns = [
     path("orders/import/", OrderImportView.as_view(), name="order-import"),
+    *logistics_order_urls,
     *router.urls,
 ]

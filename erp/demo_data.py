@@ -355,8 +355,11 @@ def demo_seed() -> SeedReport:
     skus = _seed_skus(report)
     _seed_bundles(report, skus)
     _seed_opening_stock(report, skus, bins)
-    from orders.demo import seed_orders  # the demo reaches up, as said above
+    from logistics.demo import seed_logistics  # the demo reaches up, as said above
+    from orders.demo import seed_orders
 
+    # channels and rules first: allocating the demo orders chooses their channels
+    seed_logistics(report)
     seed_orders(report)
     return report
 

@@ -199,6 +199,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status": name each choice set after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus.choices",
+        "ShipmentStatusEnum": "logistics.models.ShipmentStatus.choices",
+        "ManifestStatusEnum": "logistics.models.ManifestStatus.choices",
+        "TrackingStatusEnum": "logistics.models.TRACKING_STATUS_CHOICES",
+    },
 }
 
 # Eager only in the embedded mode: with a broker configured, tasks always go to workers.
@@ -220,6 +227,15 @@ CELERY_BEAT_SCHEDULE = {
     "orders-sync-due-stores": {
         "task": "orders.tasks.sync_due_stores_task",
         "schedule": 60.0,
+    },
+    # Platform shipment confirmations whose (re)try is due; each shipment keeps its backoff.
+    "logistics-confirm-shipments": {
+        "task": "logistics.confirm_due_shipments",
+        "schedule": 60.0,
+    },
+    "logistics-track-shipments": {
+        "task": "logistics.track_shipments",
+        "schedule": crontab(minute=23, hour="*/4"),
     },
 }
 
