@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("warehouse/", include("warehouse.urls")),
     path("orders/", include("orders.urls")),
+    path("logistics/", include("logistics.urls")),
     # Platforms call these without a session; each checks the platform's signature.
     path("webhooks/shopify/<slug:store_code>/", shopify_webhook, name="shopify-webhook"),
 ]

@@ -89,3 +89,43 @@
     });
   });
 })();
+
+// A scan form (data-scan-form, e.g. a manifest's) sends each scan with htmx and empties its field
+// at once, so the next label can be scanned while the last one is on its way; scans go one
+// after another, in the order they were made. data-target names what the answer replaces;
+// the answer also fills the form's live region. Without htmx the form posts as a page load.
+(function () {
+  "use strict";
+  var queue = typeof Promise !== "undefined" ? Promise.resolve() : null;
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form[data-scan-form]") || !window.htmx || !queue) return;
+    event.preventDefault();
+    var field = form.elements.code;
+    var code = field.value.trim();
+    field.value = "";
+    field.focus();
+    if (!code) return;
+    var token = form.elements.csrfmiddlewaretoken;
+    var values = { code: code };
+    if (token) values.csrfmiddlewaretoken = token.value;
+    var send = function () {
+      return window.htmx.ajax("POST", form.action, {
+        target: form.getAttribute("data-target"),
+        swap: "outerHTML",
+        values: values,
+      });
+    };
+    var failed = function () {
+      var region = document.getElementById("scan-result");
+      if (region) {
+        region.innerHTML = "";
+        var box = document.createElement("div");
+        box.className = "scan-message bad";
+        box.textContent = "✗ " + code + ": " + (form.getAttribute("data-error-text") || "not sent");
+        region.appendChild(box);
+      }
+    };
+    queue = queue.then(send).catch(failed);
+  });
+})();

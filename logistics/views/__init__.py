@@ -1,0 +1,41 @@
+"""The logistics app's pages, one module per area; ``logistics/urls.py`` routes to these."""
+
+from logistics.views.setup import (
+    carrier_create,
+    carrier_edit,
+    carrier_list,
+    channel_create,
+    channel_edit,
+    channel_list,
+    channel_rates,
+    channel_rates_export,
+    order_channel,
+    order_freight,
+    rates_export,
+    rule_create,
+    rule_delete,
+    rule_edit,
+    rule_list,
+    rule_move,
+    rule_toggle,
+)
+
+__all__ = [
+    "carrier_create",
+    "carrier_edit",
+    "carrier_list",
+    "channel_create",
+    "channel_edit",
+    "channel_list",
+    "channel_rates",
+    "channel_rates_export",
+    "order_channel",
+    "order_freight",
+    "rates_export",
+    "rule_create",
+    "rule_delete",
+    "rule_edit",
+    "rule_list",
+    "rule_move",
+    "rule_toggle",
+]
