@@ -625,6 +625,8 @@ class LabelBatch(models.Model):
         FAILED = "failed", _("Failed")
 
     shipment_ids = models.JSONField(_("shipments"), default=list)
+    # "a4" puts the labels several to an A4 sheet; empty = one per label-stock page.
+    sheet = models.CharField(_("sheet"), max_length=5, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
     )

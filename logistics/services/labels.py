@@ -211,14 +211,17 @@ def labels_zpl(shipment_ids: Iterable[int]) -> str:
     return "".join(chunks)
 
 
-def label_batch_create(*, shipment_ids: Sequence[int], user) -> LabelBatch:
+def label_batch_create(*, shipment_ids: Sequence[int], user, sheet: str = "") -> LabelBatch:
     """Check the shipments now (a clear error at once beats a failed batch later) and queue
     the rendering."""
     from logistics.tasks import render_label_batch_task
 
     shipments = printable_shipments(shipment_ids)
     batch = LabelBatch.objects.create(
-        shipment_ids=[s.pk for s in shipments], total=len(shipments), created_by=user
+        shipment_ids=[s.pk for s in shipments],
+        total=len(shipments),
+        created_by=user,
+        sheet=sheet,
     )
     render_label_batch_task.delay(batch.pk)
     return batch
@@ -239,7 +242,7 @@ def render_batch(batch_id: int) -> LabelBatch:
     try:
         pairs = in_pick_order(printable_shipments(batch.shipment_ids))
         with tempfile.TemporaryFile() as handle:
-            _write(pairs, handle, progress=progress)
+            _write(pairs, handle, sheet=batch.sheet, progress=progress)
             handle.seek(0)
             batch.file.save(f"labels-{batch.pk}.pdf", File(handle), save=False)
     except Exception as exc:  # a failed batch must say so on the page, whatever broke

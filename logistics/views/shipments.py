@@ -204,19 +204,13 @@ def _confirmable(shipment: Shipment) -> bool:
 
 
 def _labels_response(request, ids: list[int], *, sheet: str, back: str) -> HttpResponse:
-    """The PDF at once for a small batch; a background batch with a progress page for more.
-    A background batch renders on label stock only (``LabelBatch`` keeps no sheet), so a
-    large A4 print is refused rather than printed on the wrong paper."""
-    if len(ids) > label_service.INLINE_LIMIT and sheet:
-        messages.error(
-            request,
-            _("Print at most %(limit)d labels on A4 at a time (%(count)d ticked).")
-            % {"limit": label_service.INLINE_LIMIT, "count": len(ids)},
-        )
-        return redirect(back)
+    """The PDF at once for a small batch; a background batch with a progress page for more
+    (on label stock or A4 sheets alike)."""
     if len(ids) > label_service.INLINE_LIMIT:
         try:
-            batch = label_service.label_batch_create(shipment_ids=ids, user=request.user)
+            batch = label_service.label_batch_create(
+                shipment_ids=ids, user=request.user, sheet=sheet
+            )
         except ShipmentError as exc:
             messages.error(request, str(exc))
             return redirect(back)

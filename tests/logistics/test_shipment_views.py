@@ -224,10 +224,13 @@ def test_more_labels_than_the_inline_limit_render_as_a_batch_with_progress(
     assert "every 1s" not in progress.content.decode()
     assert download["Content-Type"] == "application/pdf"
     assert pages(download) == 3
-    # a batch renders on label stock only: a large A4 print is refused, not misprinted
+    # a large A4 print is a batch too, on A4 sheets: 100x100 labels four to a page
     a4 = bulk(client, "print_a4", shipments)
-    assert texts(a4)[-1] == "Print at most 2 labels on A4 at a time (3 ticked)."
-    assert LabelBatch.objects.count() == 1
+    a4_batch = LabelBatch.objects.exclude(pk=batch.pk).get()
+    assert a4_batch.sheet == "a4"
+    assert a4["Location"].startswith(reverse("logistics:label-batch", args=[a4_batch.pk]))
+    sheets = client.get(reverse("logistics:label-batch-file", args=[a4_batch.pk]))
+    assert pages(sheets) == 1
     # someone else's batch is not found
     login(client, UserFactory(roles=[Role.OPERATIONS]))
     assert client.get(reverse("logistics:label-batch", args=[batch.pk])).status_code == 404

@@ -523,3 +523,21 @@ def test_a_carrier_refusal_is_kept_on_the_pending_shipment(world):
     assert shipment.last_error
     order.refresh_from_db()
     assert order.status == OrderStatus.ALLOCATED
+
+
+def test_the_order_page_shows_a_platform_refusal(world, client):
+    from erp.models import Role
+
+    store = shopify_store(world, virtual_ship=True)
+    order = allocated(store, "5003")
+    shipment = shipments_create(order_ids=[order.pk], channel=world["channel"]).created[0]
+
+    def refusing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"errors": "[API] Invalid API key or access token"})
+
+    confirm_due(transport=httpx.MockTransport(refusing), sleep=lambda s: None)
+    client.force_login(UserFactory(roles=[Role.OPERATIONS], all_stores=True, all_warehouses=True))
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    assert shipment.tracking_number in page
+    assert "Platform refused (1 try)" in page
+    assert "Invalid API key" in page
