@@ -37,7 +37,7 @@ from logistics.services.handover import (
     manifest_totals,
     shipment_retry_confirmation,
 )
-from logistics.services.labels import labels_zpl, write_labels_pdf
+from logistics.services.labels import channel_output, labels_zpl, write_labels_pdf
 from logistics.services.pool import pool_load
 from logistics.services.shipments import (
     shipment_buy_waybill,
@@ -250,7 +250,12 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(
         parameters=[
             OpenApiParameter("ids", str, required=True, description="Comma-separated ids"),
-            OpenApiParameter("output", str, enum=["pdf", "zpl"]),
+            OpenApiParameter(
+                "output",
+                str,
+                enum=["pdf", "zpl"],
+                description="Default: ZPL when every channel prints ZPL, else PDF",
+            ),
             OpenApiParameter("sheet", str, enum=["a4"]),
         ],
         responses={(200, "application/pdf"): OpenApiTypes.BINARY},
@@ -271,7 +276,8 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                     % {"ids": ", ".join(map(str, sorted(missing)))}
                 }
             )
-        if request.query_params.get("output") == "zpl":
+        output = request.query_params.get("output") or channel_output(visible)
+        if output == "zpl":
             return HttpResponse(labels_zpl(visible), content_type="text/plain; charset=utf-8")
         # FileResponse closes the file once sent; a 1,000-label batch stays off the heap
         handle = tempfile.TemporaryFile()  # noqa: SIM115

@@ -190,6 +190,17 @@ def _render(labels: list[LabelData], channel, out: BinaryIO, sheet: str) -> None
         render_labels_pdf(labels, size=size, layout=layout, out=out)
 
 
+def channel_output(shipment_ids: Iterable[int]) -> str:
+    """ "zpl" when every shipment's channel prints ZPL (a thermal printer) and none has a
+    carrier PDF, else "pdf": "Print" gives what the channel is set up for, and a mixed
+    selection comes out as PDF, which every printer takes."""
+    rows = Shipment.objects.filter(pk__in=list(shipment_ids)).values_list(
+        "channel__label_format", "label_file"
+    )
+    formats = {(fmt, bool(label)) for fmt, label in rows}
+    return "zpl" if formats == {("zpl", False)} else "pdf"
+
+
 def labels_zpl(shipment_ids: Iterable[int]) -> str:
     """The labels as ZPL for thermal printers, in pick order. Carrier-provided labels are PDFs
     and cannot be turned into ZPL; they are refused by name."""

@@ -32,6 +32,7 @@ from logistics.models import (
     ConnectorKind,
     CustomsLine,
     LabelBatch,
+    LabelFormat,
     Shipment,
     ShipmentStatus,
     TrackingEvent,
@@ -295,7 +296,9 @@ def shipment_bulk(request: HttpRequest) -> HttpResponse:
             )
             report_failures(request, failed, names)
             return redirect(back)
-        if action == "zpl":
+        if action == "zpl" or (
+            action == "print" and label_service.channel_output(ids) == LabelFormat.ZPL
+        ):
             return _zpl_response(request, ids, back=back)
         return _labels_response(request, ids, sheet="a4" if action == "print_a4" else "", back=back)
 

@@ -132,3 +132,25 @@ def test_void_and_pool_load(world, ops):  # noqa: F811
     ).json()
     assert loaded == {"added": 1, "already_there": 1}
     assert TrackingNumber.objects.filter(number="RR000000777CN").exists()
+
+
+def test_labels_come_as_the_channel_prints_them(world, ops):  # noqa: F811
+    from logistics.models import LabelFormat
+
+    orders = [allocated(world["store"], f"Z{i}") for i in range(2)]
+    api = client_for(ops)
+    api.post(
+        "/api/v1/shipments/",
+        {"orders": [o.pk for o in orders], "channel": world["channel"].pk},
+        format="json",
+    )
+    ids = ",".join(str(pk) for pk in Shipment.objects.values_list("pk", flat=True))
+    assert api.get(f"/api/v1/shipments/labels/?ids={ids}")["Content-Type"] == "application/pdf"
+    world["channel"].label_format = LabelFormat.ZPL
+    world["channel"].save()
+    thermal = api.get(f"/api/v1/shipments/labels/?ids={ids}")
+    assert thermal["Content-Type"].startswith("text/plain")
+    assert thermal.content.decode().count("^XA") == 2
+    # asked for by name, PDF still comes
+    pdf = api.get(f"/api/v1/shipments/labels/?ids={ids}&output=pdf")
+    assert pdf["Content-Type"] == "application/pdf"
