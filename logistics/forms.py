@@ -97,6 +97,20 @@ class ChannelForm(forms.ModelForm):
         )
         for name in ("code", "service_code", "currency"):
             self.fields[name].widget.attrs.update(autocomplete="off", spellcheck="false")
+        layout = self.fields["label_layout"]
+        layout.required = False
+        layout.widget = forms.Textarea(
+            attrs={"rows": 6, "spellcheck": "false", "class": "code", "placeholder": "{}"}
+        )
+        layout.help_text = _(
+            "Changes to the base layout of the label size, as JSON: move or resize a block "
+            '({"blocks": {"pick": {"w": 50}}}), hide one ({"blocks": {"customs": null}}) or '
+            'add a text ({"blocks": {"note": {"kind": "text", "text": "FRAGILE", "x": 52, '
+            '"y": 94, "w": 46, "h": 20, "font_size": 14}}}). Millimetres from the top left.'
+        )
+
+    def clean_label_layout(self):
+        return self.cleaned_data.get("label_layout") or {}
 
 
 class RateImportForm(forms.Form):

@@ -14,6 +14,11 @@ urlpatterns = [
     path("channels/<int:pk>/edit/", views.channel_edit, name="channel-edit"),
     path("channels/<int:pk>/rates/", views.channel_rates, name="channel-rates"),
     path(
+        "channels/<int:pk>/label-preview/",
+        views.channel_label_preview,
+        name="channel-label-preview",
+    ),
+    path(
         "channels/<int:pk>/rates/export/", views.channel_rates_export, name="channel-rates-export"
     ),
     path("rates/export/", views.rates_export, name="rates-export"),

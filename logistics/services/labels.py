@@ -12,6 +12,7 @@ import io
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import BinaryIO
 
 from django.core.files import File
@@ -27,7 +28,7 @@ from logistics.services.shipments import (
     return_address,
     sender_address,
 )
-from logistics.types import CustomsItem, LabelData, LabelSize, PickLine
+from logistics.types import Address, CustomsItem, LabelData, LabelSize, PickLine
 from warehouse.models import Reservation
 
 PRINTABLE = (ShipmentStatus.LABELLED, ShipmentStatus.SHIPPED)
@@ -129,6 +130,53 @@ def in_pick_order(shipments: Sequence[Shipment]) -> list[tuple[Shipment, LabelDa
         labelled.append(((first[0], first[1], order.pk), shipment, data))
     labelled.sort(key=lambda item: item[0])
     return [(shipment, data) for _key, shipment, data in labelled]
+
+
+def sample_label(channel) -> LabelData:
+    """A made-up parcel for previewing a channel's layout: long enough names and several pick
+    lines to show where text shrinks or is cut."""
+    warehouse = channel.warehouses.order_by("code").first()
+    sender = (
+        sender_address(Shipment(warehouse=warehouse))
+        if warehouse
+        else Address(name="Caravan", country="CN")
+    )
+    return LabelData(
+        tracking_number="LX123456785CN",
+        order_reference="SAMPLE-1001",
+        channel_name=channel.name,
+        carrier_name=channel.carrier.name,
+        service_code=channel.service_code,
+        sender=sender,
+        recipient=Address(
+            name="Jürgen Müller",
+            company="Müller & Söhne GmbH",
+            lines=("Königstraße 12", "Hinterhaus, 3. OG"),
+            city="Stuttgart",
+            postcode="70173",
+            country="DE",
+            phone="+49 711 123456",
+        ),
+        pick_lines=(
+            PickLine(sku_code="CASE-IP15-BLK", quantity=2, bin="A-01-03", name_zh="手机壳 黑色"),
+            PickLine(sku_code="CABLE-USBC-1M", quantity=1, bin="B-12-01", name_zh="数据线"),
+        ),
+        customs_items=(
+            CustomsItem(
+                description_en="Phone case",
+                description_zh="手机壳",
+                quantity=2,
+                unit_value=Decimal("3.50"),
+                unit_weight_g=40,
+                hs_code="392690",
+            ),
+        )
+        if channel.is_postal
+        else (),
+        weight_g=350,
+        ship_date=timezone.localdate(),
+        return_address=return_address(),
+    )
 
 
 def write_labels_pdf(shipment_ids: Iterable[int], out: BinaryIO, *, sheet: str = "") -> int:

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from erp.bulk import build, copy_insert
 from erp.errors import ServiceError
 from erp.models import User
+from logistics.labels import LayoutError, validate_layout
 from logistics.models import (
     Carrier,
     ChannelRule,
@@ -422,6 +423,7 @@ CHANNEL_FIELDS = (
     "currency",
     "label_size",
     "label_format",
+    "label_layout",
     "tracking_source",
     "is_active",
 )
@@ -503,6 +505,11 @@ def channel_save(
     _set_fields(channel, fields, CHANNEL_FIELDS)
     channel.countries = _normalise_countries(channel.countries)
     channel.currency = (channel.currency or "").upper()
+    channel.label_layout = channel.label_layout or {}
+    try:  # a layout that cannot be drawn is refused here, not at the printer
+        validate_layout(channel.label_size, channel.label_layout or None)
+    except LayoutError as error:
+        raise LogisticsError(_("Label layout: %(error)s") % {"error": error}) from error
     channel.full_clean()
     channel.save()
     if warehouses is not None:

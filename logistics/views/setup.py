@@ -31,6 +31,7 @@ from logistics.forms import (
     RateImportForm,
     credential_keys,
 )
+from logistics.labels import render_labels_pdf
 from logistics.models import Carrier, ChannelRule, OrderChannel, RateCardRow, ShippingChannel
 from logistics.rate_cards import (
     EXPORT_TYPES,
@@ -49,6 +50,7 @@ from logistics.services import (
     order_set_channel,
 )
 from logistics.services import order_freight as freight_of
+from logistics.services.labels import sample_label
 from logistics.services.rules import CARRIER_FIELDS, CHANNEL_FIELDS, RULE_FIELDS
 from orders.selectors import order_queryset
 
@@ -157,6 +159,19 @@ def channel_create(request: HttpRequest) -> HttpResponse:
 @permission_required("logistics.change_shippingchannel", raise_exception=True)
 def channel_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _channel_form(request, get_object_or_404(ShippingChannel, pk=pk))
+
+
+@require_GET
+@permission_required("logistics.view_shippingchannel", raise_exception=True)
+def channel_label_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """A sample label drawn with the channel's size and saved layout, to check a layout change
+    before a real parcel needs it."""
+    channel = get_object_or_404(ShippingChannel.objects.select_related("carrier"), pk=pk)
+    sample = sample_label(channel)
+    pdf = render_labels_pdf([sample], size=channel.label_size, layout=channel.label_layout or None)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="label-preview-{channel.code}.pdf"'
+    return response
 
 
 # --- Rate cards ------------------------------------------------------------------------------

@@ -1,11 +1,14 @@
 """Shipping setup pages and the order's freight fragment: rendering, permissions, forms,
 the rate import with its error list, and a person's channel choice."""
 
+import html
+import io
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from pypdf import PdfReader
 
 from erp.models import Role
 from logistics.models import Carrier, ChannelRule, OrderChannel, RateCardRow, ShippingChannel
@@ -156,6 +159,47 @@ def test_channel_form_saves(client, ops):
     channel = ShippingChannel.objects.get(code="NEW")
     assert (channel.countries, channel.currency) == ("US GB", "USD")
     assert list(channel.warehouses.all()) == [sz]
+    assert channel.label_layout == {}
+
+
+def test_a_label_layout_is_checked_and_previewed(client, ops, channel):
+    def post(layout: str):
+        return client.post(
+            reverse("logistics:channel-edit", args=[channel.pk]),
+            {
+                "carrier": channel.carrier_id,
+                "code": channel.code,
+                "service_code": channel.service_code,
+                "name": channel.name,
+                "min_weight_g": 0,
+                "max_weight_g": 2000,
+                "volumetric_divisor": 0,
+                "currency": "CNY",
+                "label_size": "100x150",
+                "label_format": "pdf",
+                "tracking_source": "pool",
+                "is_active": "on",
+                "label_layout": layout,
+            },
+        )
+
+    refused = post('{"blocks": {"pick": {"w": -5}}}')
+    assert refused.status_code == 200
+    assert html.escape("Label layout: block 'pick'") in refused.content.decode()
+    assert post("not json").status_code == 200
+
+    layout = (
+        '{"blocks": {"customs": null, "note": {"kind": "text", "text": "FRAGILE GLASS", '
+        '"x": 52, "y": 120, "w": 46, "h": 20, "font_size": 14}}}'
+    )
+    assert post(layout).status_code == 302
+    channel.refresh_from_db()
+    assert channel.label_layout["blocks"]["note"]["text"] == "FRAGILE GLASS"
+    preview = client.get(reverse("logistics:channel-label-preview", args=[channel.pk]))
+    assert preview["Content-Type"] == "application/pdf"
+    reader = PdfReader(io.BytesIO(preview.content))
+    assert [round(float(v)) for v in reader.pages[0].mediabox.upper_right] == [283, 425]
+    assert "FRAGILE GLASS" in reader.pages[0].extract_text()
 
 
 def test_rule_form_saves_and_moves(client, ops, channel):
