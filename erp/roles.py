@@ -76,6 +76,27 @@ HAND_OVER = [
     "logistics.print_label",
 ]
 
+# Warehouse operations (issue 5): waves and packing in logistics, counts and transfers in
+# warehouse, returns in orders.
+VIEW_WAREHOUSE_OPS = [
+    "logistics.view_pickwave",
+    "warehouse.view_stocktake",
+    "warehouse.view_transfer",
+    "orders.view_orderreturn",
+]
+WORK_WAREHOUSE_OPS = [
+    "logistics.add_pickwave",
+    "logistics.change_pickwave",
+    "logistics.pack_order",
+    "warehouse.add_stocktake",
+    "warehouse.change_stocktake",
+    "warehouse.add_transfer",
+    "warehouse.change_transfer",
+    "warehouse.ship_transfer",
+    "warehouse.receive_transfer",
+    "orders.add_orderreturn",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str] | None] = {
     # None = every permission there is.
     Role.ADMIN: None,
@@ -90,6 +111,11 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
         *VIEW_LOGISTICS,
         *EDIT_SHIPPING_SETUP,
         *WORK_SHIPMENTS,
+        *VIEW_WAREHOUSE_OPS,
+        "logistics.add_pickwave",
+        "warehouse.add_transfer",
+        "warehouse.change_transfer",
+        "orders.add_orderreturn",
     ],
     Role.WAREHOUSE: [
         *VIEW_CATALOG_AND_STOCK,
@@ -101,6 +127,9 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
         *VIEW_ORDERS,
         *VIEW_LOGISTICS,
         *HAND_OVER,
+        *VIEW_WAREHOUSE_OPS,
+        *WORK_WAREHOUSE_OPS,
+        "warehouse.post_stocktake",
     ],
     Role.PURCHASING: [*VIEW_CATALOG_AND_STOCK, *EDIT_CATALOG, "warehouse.receive_stock"],
     Role.FINANCE: [
@@ -110,6 +139,7 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
         *VIEW_STORES,
         *VIEW_ORDERS,
         *VIEW_LOGISTICS,
+        *VIEW_WAREHOUSE_OPS,
     ],
 }
 
