@@ -97,6 +97,43 @@ WORK_WAREHOUSE_OPS = [
     "orders.add_orderreturn",
 ]
 
+PURCHASING_MODELS = (
+    "account1688",
+    "supplier",
+    "supplierproduct",
+    "purchaseorder",
+    "purchaseorderline",
+    "receipt",
+    "receiptline",
+    "supplierreturn",
+    "supplierpayment",
+)
+VIEW_PURCHASING = [f"purchasing.view_{model}" for model in PURCHASING_MODELS]
+WORK_PURCHASING = [
+    *(
+        f"purchasing.{verb}_{model}"
+        for model in ("supplier", "supplierproduct", "purchaseorder", "purchaseorderline")
+        for verb in ("add", "change")
+    ),
+    "purchasing.delete_purchaseorderline",
+    "purchasing.delete_supplierproduct",
+    "purchasing.place_purchaseorder",
+    "purchasing.change_supplierreturn",
+]
+RECEIVE_PURCHASES = [
+    "purchasing.view_purchaseorder",
+    "purchasing.view_purchaseorderline",
+    "purchasing.view_receipt",
+    "purchasing.view_receiptline",
+    "purchasing.view_supplier",
+    "purchasing.receive_purchaseorder",
+]
+PAY_SUPPLIERS = [
+    "purchasing.add_supplierpayment",
+    "purchasing.change_supplierpayment",
+    "purchasing.change_supplierreturn",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str] | None] = {
     # None = every permission there is.
     Role.ADMIN: None,
@@ -130,8 +167,16 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
         *VIEW_WAREHOUSE_OPS,
         *WORK_WAREHOUSE_OPS,
         "warehouse.post_stocktake",
+        *RECEIVE_PURCHASES,
     ],
-    Role.PURCHASING: [*VIEW_CATALOG_AND_STOCK, *EDIT_CATALOG, "warehouse.receive_stock"],
+    Role.PURCHASING: [
+        *VIEW_CATALOG_AND_STOCK,
+        *EDIT_CATALOG,
+        "warehouse.receive_stock",
+        *VIEW_PURCHASING,
+        *WORK_PURCHASING,
+        "purchasing.receive_purchaseorder",
+    ],
     Role.FINANCE: [
         *VIEW_CATALOG_AND_STOCK,
         "erp.view_exchangerate",
@@ -140,6 +185,8 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
         *VIEW_ORDERS,
         *VIEW_LOGISTICS,
         *VIEW_WAREHOUSE_OPS,
+        *VIEW_PURCHASING,
+        *PAY_SUPPLIERS,
     ],
 }
 
