@@ -200,7 +200,7 @@ _ARABIC = re.compile("[\u0600-\u06ff]")
 
 
 def _anchor_setup() -> None:
-    from logistics.labels.fonts import ensure_fonts
+    from erp.pdf.fonts import ensure_fonts
 
     ensure_fonts()  # registers DejaVuSans(-Bold), Loma(-Bold), WQYZenHei with ReportLab
 

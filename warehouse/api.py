@@ -15,6 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -32,6 +33,13 @@ from warehouse.filters import (
     WarehouseFilter,
 )
 from warehouse.imports import sku_import
+from warehouse.labels import (
+    CODE_CHOICES,
+    MAX_COPIES,
+    SIZE_CHOICES,
+    bin_labels_pdf,
+    sku_labels_pdf,
+)
 from warehouse.models import (
     SKU_EDITABLE_FIELDS,
     BundleItem,
@@ -195,6 +203,89 @@ def _upload_limit_error() -> PayloadTooLarge:
     )
 
 
+# --- Labels -----------------------------------------------------------------------------------
+
+MAX_LABEL_IDS = 500
+PDF = "application/pdf"
+
+
+class IdListField(serializers.CharField):
+    """``ids=3,5,8`` (or ``ids`` repeated): the ids in the order given, each once."""
+
+    def to_internal_value(self, data) -> list[int]:
+        text = super().to_internal_value(data)
+        ids: list[int] = []
+        for part in text.replace(" ", "").split(","):
+            if not part:
+                continue
+            if not part.isdigit() or len(part) > 18:
+                raise serializers.ValidationError(_("%(value)s is not an id.") % {"value": part})
+            if int(part) not in ids:
+                ids.append(int(part))
+        if not ids:
+            raise serializers.ValidationError(_("Name at least one id."))
+        if len(ids) > MAX_LABEL_IDS:
+            raise serializers.ValidationError(
+                _("At most %(max)d ids at a time.") % {"max": MAX_LABEL_IDS}
+            )
+        return ids
+
+
+class BinLabelQuerySerializer(serializers.Serializer):
+    ids = IdListField(help_text="Comma-separated ids, printed in this order.")
+    size = serializers.ChoiceField(choices=SIZE_CHOICES, default="50x30")
+
+
+class SkuLabelQuerySerializer(BinLabelQuerySerializer):
+    copies = serializers.IntegerField(min_value=1, max_value=MAX_COPIES, default=1)
+    code = serializers.ChoiceField(choices=CODE_CHOICES, default="code")
+
+
+def _label_query(request: Request, serializer_class) -> dict:
+    params = request.query_params.copy()
+    if len(params.getlist("ids")) > 1:  # ids=1&ids=2 as well as ids=1,2
+        params["ids"] = ",".join(params.getlist("ids"))
+    serializer = serializer_class(data=params.dict())
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _in_order(found: dict, ids: list[int], message: str) -> list:
+    """The rows of ``ids`` in that order; 404 naming the ids not found (``message`` has
+    ``%(ids)s``)."""
+    missing = [pk for pk in ids if pk not in found]
+    if missing:
+        raise NotFound(message % {"ids": ", ".join(map(str, missing))})
+    return [found[pk] for pk in ids]
+
+
+def _pdf_response(data: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=PDF)
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'inline; filename="{name}-{stamp}.pdf"'
+    return response
+
+
+def _label_schema(summary: str, description: str, serializer_class):
+    return extend_schema(
+        summary=summary,
+        description=description,
+        parameters=[serializer_class],
+        filters=False,
+        responses={
+            (200, PDF): OpenApiTypes.BINARY,
+            (400, "application/json"): OpenApiResponse(
+                ErrorSerializer,
+                description="Bad parameters, or labels that cannot be printed as asked "
+                "(`label_error`: too many, or a code too long for a barcode on this label).",
+            ),
+            (404, "application/json"): OpenApiResponse(
+                ErrorSerializer, description="Ids that are not found (or not in your scope)."
+            ),
+        },
+    )
+
+
 class SkuViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The SKU catalog. SKUs are never deleted: one with history is deactivated
     (``is_active``)."""
@@ -205,6 +296,7 @@ class SkuViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         "stock": ["warehouse.view_sku", "warehouse.view_stocklevel"],
         "import_skus": ["warehouse.import_sku"],
         "export_skus": ["warehouse.export_sku"],
+        "labels": ["warehouse.view_sku"],
     }
 
     def get_queryset(self):
@@ -225,13 +317,31 @@ class SkuViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         # The export's ``?format=csv|xlsx`` names a file type, not a DRF renderer: errors of
         # the export are answered in JSON, the file itself bypasses the renderers.
         return super().perform_content_negotiation(
-            request, force=force or self.action == "export_skus"
+            request, force=force or self.action in {"export_skus", "labels"}
         )
 
     def filter_queryset(self, queryset):
         if self.action == "stock":  # the SKU filters do not apply to one SKU's stock
             return queryset
         return super().filter_queryset(queryset)
+
+    @_label_schema(
+        "Print SKU labels",
+        "One PDF, one label per page at exactly the label size (50 × 30 or 60 × 40 mm): name, "
+        "Chinese name, a Code 128 of the SKU code (or of its barcode with `code=barcode`, the "
+        "code when it has none) and the code; `copies` of each SKU, in the order of `ids`. At "
+        "most 2,000 labels a request.",
+        SkuLabelQuerySerializer,
+    )
+    @action(detail=False, methods=["get"], url_path="labels", url_name="labels")
+    def labels(self, request: Request, *args, **kwargs) -> HttpResponse:
+        query = _label_query(request, SkuLabelQuerySerializer)
+        found = sku_queryset().in_bulk(query["ids"])
+        skus = _in_order(found, query["ids"], _("No such SKUs: %(ids)s"))
+        pdf = sku_labels_pdf(
+            items=[(sku, query["copies"]) for sku in skus], size=query["size"], code=query["code"]
+        )
+        return _pdf_response(pdf, "sku-labels")
 
     def _output(self, sku: Sku) -> dict:
         return SkuSerializer(sku_with_parts_queryset().get(pk=sku.pk)).data
@@ -400,6 +510,23 @@ class LocationViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return location_queryset(user=self.request.user)
+
+    def perform_content_negotiation(self, request, force=False):
+        # the labels answer a PDF, or errors in JSON
+        return super().perform_content_negotiation(request, force=force or self.action == "labels")
+
+    @_label_schema(
+        "Print bin labels",
+        "One PDF, one label per bin in the order of `ids`, at exactly the label size: the bin "
+        "code as large as it fits, its Code 128 and the warehouse.",
+        BinLabelQuerySerializer,
+    )
+    @action(detail=False, methods=["get"], url_path="labels", url_name="labels")
+    def labels(self, request: Request, *args, **kwargs) -> HttpResponse:
+        query = _label_query(request, BinLabelQuerySerializer)
+        found = location_queryset(user=request.user).in_bulk(query["ids"])
+        bins = _in_order(found, query["ids"], _("No such bins: %(ids)s"))
+        return _pdf_response(bin_labels_pdf(locations=bins, size=query["size"]), "bin-labels")
 
 
 # --- Stock (read-only lists; every change is a POST that calls one service) -------------------

@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from erp.forms import ImportFileField
+from warehouse.labels import CODE_CHOICES, MAX_COPIES, SIZE_CHOICES
 from warehouse.models import SKU_EDITABLE_FIELDS, Location, Sku
 from warehouse.selectors import location_queryset
 
@@ -177,3 +178,53 @@ class SkuImportForm(forms.Form):
         help_text=_("CSV (UTF-8) or Excel .xlsx, with the columns of the template."),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv,.tsv,.txt"}),
     )
+
+
+# --- Labels --------------------------------------------------------------------------------
+
+
+class SkuLabelForm(forms.Form):
+    """Which SKUs' labels to print, how many of each, on which label, with which barcode."""
+
+    sku = forms.ModelMultipleChoiceField(
+        queryset=Sku.objects.order_by("code"),
+        label=_("SKUs"),
+        error_messages={"required": _("Tick the SKUs whose labels to print.")},
+    )
+    copies = forms.IntegerField(
+        label=_("Copies of each"), min_value=1, max_value=MAX_COPIES, initial=1, required=False
+    )
+    size = forms.ChoiceField(
+        label=_("Label"), choices=SIZE_CHOICES, initial="50x30", required=False
+    )
+    code = forms.ChoiceField(
+        label=_("Barcode of"), choices=CODE_CHOICES, initial="code", required=False
+    )
+
+    def clean(self):
+        """Left out, each setting is its initial value (one 50 × 30 label of the code)."""
+        data = super().clean()
+        for name in ("copies", "size", "code"):
+            if data.get(name) in (None, "") and name not in self.errors:
+                data[name] = self.fields[name].initial
+        return data
+
+
+class BinLabelForm(forms.Form):
+    """Which bins' labels to print (bins of the user's warehouses only)."""
+
+    location = forms.ModelMultipleChoiceField(
+        queryset=Location.objects.none(),
+        label=_("Bins"),
+        error_messages={"required": _("Tick the bins whose labels to print.")},
+    )
+    size = forms.ChoiceField(
+        label=_("Label"), choices=SIZE_CHOICES, initial="50x30", required=False
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = location_queryset(user=user)
+
+    def clean_size(self):
+        return self.cleaned_data["size"] or self.fields["size"].initial

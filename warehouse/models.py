@@ -318,3 +318,285 @@ class StockMove(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Stock moves are append-only; write a correcting move instead.")
+
+
+# --- Warehouse operations: stocktakes and transfers -------------------------------------------
+
+
+class Stocktake(models.Model):
+    """A count of some bins and/or SKUs of one warehouse.
+
+    Its scope is the bins in ``locations`` and the SKUs in ``skus`` (both empty: the whole
+    warehouse; both set: those SKUs in those bins). Each counted (SKU, bin) is a line that
+    keeps the on_hand of the moment it was counted, so posting corrects the bin by counted −
+    expected_at_count, and moves made after the count (receipts, shipments) stay.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        COUNTING = "counting", _("Counting")
+        POSTED = "posted", _("Posted")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    number = models.CharField(_("number"), max_length=40, unique=True)
+    warehouse = models.ForeignKey(
+        Warehouse, on_delete=models.PROTECT, related_name="stocktakes", verbose_name=_("warehouse")
+    )
+    scope = models.CharField(_("scope"), max_length=255, blank=True)
+    locations = models.ManyToManyField(
+        Location, blank=True, related_name="+", verbose_name=_("bins counted")
+    )
+    skus = models.ManyToManyField(Sku, blank=True, related_name="+", verbose_name=_("SKUs counted"))
+    blind = models.BooleanField(
+        _("blind count"),
+        default=False,
+        help_text=_("Counters do not see the quantities the system expects."),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    posted_at = models.DateTimeField(_("posted at"), null=True, blank=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("posted by"),
+    )
+
+    class Meta:
+        verbose_name = _("stocktake")
+        verbose_name_plural = _("stocktakes")
+        ordering = ["-created_at", "-id"]
+        permissions = [("post_stocktake", _("Can post stocktakes (adjusts stock)"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="posted") | Q(posted_at__isnull=False),
+                name="stocktake_posted_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.DRAFT, self.Status.COUNTING)
+
+
+StocktakeStatus = Stocktake.Status
+
+
+class StocktakeLine(models.Model):
+    """One (SKU, bin) of a stocktake: nothing counted yet, or its count and the on_hand of the
+    bin at the moment of that count."""
+
+    stocktake = models.ForeignKey(
+        Stocktake, on_delete=models.CASCADE, related_name="lines", verbose_name=_("stocktake")
+    )
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="+", verbose_name=_("SKU"))
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="+", verbose_name=_("bin")
+    )
+    expected_at_count = models.IntegerField(_("expected at count"), null=True, blank=True)
+    counted = models.IntegerField(_("counted"), null=True, blank=True)
+    counted_at = models.DateTimeField(_("counted at"), null=True, blank=True)
+    counted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("counted by"),
+    )
+
+    class Meta:
+        verbose_name = _("stocktake line")
+        verbose_name_plural = _("stocktake lines")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stocktake", "sku", "location"], name="stocktake_line_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(counted__isnull=True) | Q(counted__gte=0),
+                name="stocktake_line_counted_not_neg",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(counted__isnull=True, expected_at_count__isnull=True, counted_at__isnull=True)
+                    | Q(
+                        counted__isnull=False,
+                        expected_at_count__gte=0,
+                        counted_at__isnull=False,
+                    )
+                ),
+                name="stocktake_line_count_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stocktake_id}: {self.sku_id}@{self.location_id} = {self.counted}"
+
+    @property
+    def variance(self) -> int | None:
+        if self.counted is None:
+            return None
+        return self.counted - self.expected_at_count
+
+
+class Transfer(models.Model):
+    """Stock sent from one warehouse to another (Shenzhen → a US 3PL, → FBA).
+
+    Shipping takes the units out of the source bins (``TRANSFER_OUT`` moves); until received
+    they are in transit (Σ shipped − received of the lines of shipped or partially received
+    transfers); receiving puts them into destination bins (``TRANSFER_IN``) at the unit cost of
+    shipping plus the line's share of the freight. Closing ends a transfer that will receive
+    no more: what never arrived stays recorded as shipped − received.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SHIPPED = "shipped", _("Shipped")
+        PARTIALLY_RECEIVED = "partially_received", _("Partially received")
+        RECEIVED = "received", _("Received")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    number = models.CharField(_("number"), max_length=40, unique=True)
+    source = models.ForeignKey(
+        Warehouse,
+        on_delete=models.PROTECT,
+        related_name="transfers_out",
+        verbose_name=_("from warehouse"),
+    )
+    destination = models.ForeignKey(
+        Warehouse,
+        on_delete=models.PROTECT,
+        related_name="transfers_in",
+        verbose_name=_("to warehouse"),
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
+    freight_cost = models.DecimalField(
+        _("freight cost"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text=_("In the base currency; added to the landed cost of the units received."),
+    )
+    carrier = models.CharField(_("carrier"), max_length=100, blank=True)
+    tracking = models.CharField(_("tracking number"), max_length=100, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("ship_transfer", _("Can ship transfers")),
+            ("receive_transfer", _("Can receive and close transfers")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(source=F("destination")), name="transfer_not_to_itself"
+            ),
+            models.CheckConstraint(
+                condition=Q(freight_cost__gte=0), name="transfer_freight_not_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["status"], name="transfer_status_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def in_transit(self) -> bool:
+        return self.status in IN_TRANSIT_STATES
+
+
+TransferStatus = Transfer.Status
+# Transfers whose shipped − received units are on the way.
+IN_TRANSIT_STATES = (Transfer.Status.SHIPPED, Transfer.Status.PARTIALLY_RECEIVED)
+
+
+class TransferLine(models.Model):
+    transfer = models.ForeignKey(
+        Transfer, on_delete=models.CASCADE, related_name="lines", verbose_name=_("transfer")
+    )
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="+", verbose_name=_("SKU"))
+    source_location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="+", verbose_name=_("from bin")
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    shipped_quantity = models.PositiveIntegerField(_("shipped"), default=0)
+    received_quantity = models.PositiveIntegerField(_("received"), default=0)
+    unit_cost = models.DecimalField(
+        _("unit cost at shipping"),
+        max_digits=14,
+        decimal_places=4,
+        default=Decimal("0"),
+        help_text=_("The SKU's average cost when shipped, in the base currency."),
+    )
+    unit_freight = models.DecimalField(
+        _("freight per unit"), max_digits=14, decimal_places=4, default=Decimal("0")
+    )
+    discrepancy_note = models.CharField(_("discrepancy note"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("transfer line")
+        verbose_name_plural = _("transfer lines")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transfer", "sku", "source_location"], name="transfer_line_unique"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transfer_line_qty_pos"),
+            models.CheckConstraint(
+                condition=Q(shipped_quantity__lte=F("quantity")),
+                name="transfer_line_shipped_within_qty",
+            ),
+            models.CheckConstraint(
+                condition=Q(received_quantity__lte=F("shipped_quantity")),
+                name="transfer_line_received_within_shipped",
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_cost__gte=0, unit_freight__gte=0),
+                name="transfer_line_costs_not_neg",
+            ),
+        ]
+        indexes = [models.Index(fields=["sku", "transfer"], name="transfer_line_sku_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.transfer_id}: {self.quantity} × {self.sku_id}"
+
+    @property
+    def outstanding(self) -> int:
+        """Shipped units not received (yet, or ever once the transfer is closed)."""
+        return self.shipped_quantity - self.received_quantity
+
+    @property
+    def landed_unit_cost(self) -> Decimal:
+        return self.unit_cost + self.unit_freight

@@ -1,4 +1,5 @@
-"""HTML pages of the warehouse app: catalog, stock, ledger, adjustments, bin moves, imports.
+"""HTML pages of the warehouse app: catalog, stock, ledger, adjustments, bin moves, imports,
+bins and SKU / bin labels.
 
 Each view parses input, reads through ``warehouse.selectors`` (scoped to the user's
 warehouses in SQL) or calls one service, and renders. Lists use the shared FilterSets.
@@ -11,8 +12,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.dateparse import parse_date
@@ -22,18 +25,22 @@ from django.views.decorators.http import require_GET
 from erp.errors import ServiceError
 from warehouse import services
 from warehouse.exports import sku_export as run_export
-from warehouse.filters import SkuFilter, StockLevelFilter, StockMoveFilter
+from warehouse.filters import LocationFilter, SkuFilter, StockLevelFilter, StockMoveFilter
 from warehouse.forms import (
+    BinLabelForm,
     BundlePartFormSet,
     SkuForm,
     SkuImportForm,
+    SkuLabelForm,
     StockAdjustForm,
     StockMoveForm,
 )
 from warehouse.imports import SkuImportError
 from warehouse.imports import sku_import as run_import
+from warehouse.labels import LabelPrintError, bin_labels_pdf, sku_labels_pdf
 from warehouse.models import RESERVABLE_LEVELS, BundleItem, Sku, StockMove
 from warehouse.selectors import (
+    location_queryset,
     sku_queryset,
     sku_stock_queryset,
     stock_level_queryset,
@@ -79,6 +86,7 @@ def sku_list(request: HttpRequest) -> HttpResponse:
             "page": _page(request, filterset.qs),
             "ordering": request.GET.get("ordering") or "code",  # the default order
             "export_query": request.GET.urlencode(),
+            "label_form": SkuLabelForm(auto_id="labels-%s"),
         },
     )
 
@@ -109,6 +117,7 @@ def sku_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "parts": parts,
             "used_in": used_in,
             "totals": {"on_hand": on_hand, "reserved": reserved, "available": available},
+            "label_form": SkuLabelForm(auto_id="labels-%s"),
         },
     )
 
@@ -425,3 +434,82 @@ def sku_import_template(request: HttpRequest) -> HttpResponse:
     """An empty file with the import columns: the export of no SKUs."""
     fmt = _export_format(request)
     return _download(run_export(queryset=Sku.objects.none(), fmt=fmt), fmt, "sku-template")
+
+
+# Labels and bins
+
+
+def _pdf(data: bytes, name: str) -> HttpResponse:
+    """A PDF the browser shows (and prints) in its own tab."""
+    response = HttpResponse(data, content_type="application/pdf")
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    response["Content-Disposition"] = f'inline; filename="{name}-{stamp}.pdf"'
+    return response
+
+
+def _label_error(request: HttpRequest, form, back: str) -> HttpResponse:
+    return render(
+        request,
+        "warehouse/label_error.html",
+        {"nav": "skus", "form": form, "back": back},
+        status=400,
+    )
+
+
+@require_GET
+@permission_required("warehouse.view_sku", raise_exception=True)
+def sku_labels(request: HttpRequest) -> HttpResponse:
+    """Labels of the ticked SKUs (``?sku=1&sku=2&copies=3&size=50x30&code=code``), one PDF."""
+    form = SkuLabelForm(request.GET)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            pdf = sku_labels_pdf(
+                items=[(sku, data["copies"]) for sku in data["sku"]],
+                size=data["size"],
+                code=data["code"],
+            )
+        except LabelPrintError as error:
+            form.add_error(None, str(error))
+        else:
+            return _pdf(pdf, "sku-labels")
+    return _label_error(request, form, reverse("warehouse:sku-list"))
+
+
+@require_GET
+@permission_required("warehouse.view_location", raise_exception=True)
+def bin_list(request: HttpRequest) -> HttpResponse:
+    """Bins of the user's warehouses, with their units on hand; tick some to print labels."""
+    queryset = location_queryset(user=request.user).annotate(
+        on_hand=Coalesce(Sum("stock_levels__on_hand"), 0)
+    )
+    filterset = LocationFilter(request.GET, queryset=queryset)
+    filterset.filters["warehouse"].queryset = warehouse_queryset(user=request.user)
+    return _render_list(
+        request,
+        "warehouse/bin_list.html",
+        "warehouse/_bin_results.html",
+        {
+            "nav": "bins",
+            "filter": filterset,
+            "page": _page(request, filterset.qs),
+            "label_form": BinLabelForm(user=request.user, auto_id="labels-%s"),
+        },
+    )
+
+
+@require_GET
+@permission_required("warehouse.view_location", raise_exception=True)
+def bin_labels(request: HttpRequest) -> HttpResponse:
+    """Labels of the ticked bins (``?location=1&location=2&size=50x30``), one PDF."""
+    form = BinLabelForm(request.GET, user=request.user)
+    if form.is_valid():
+        try:
+            pdf = bin_labels_pdf(
+                locations=list(form.cleaned_data["location"]), size=form.cleaned_data["size"]
+            )
+        except LabelPrintError as error:
+            form.add_error(None, str(error))
+        else:
+            return _pdf(pdf, "bin-labels")
+    return _label_error(request, form, reverse("warehouse:bin-list"))

@@ -1,14 +1,13 @@
 """Errors of the label engine.
 
+``LabelError`` lives in ``erp.pdf`` (the fonts and barcodes there raise it too).
 ``LayoutError`` is also a ``ValueError`` so a form or serializer that validates a seller's
 layout can catch it the way it catches any bad value.
 """
 
 from __future__ import annotations
 
-
-class LabelError(Exception):
-    """A label batch cannot be produced (bad input PDF, no labels, missing font...)."""
+from erp.pdf.errors import LabelError
 
 
 class LayoutError(LabelError, ValueError):

@@ -14,18 +14,16 @@ ReportLab's list of finished pages (it writes the file at ``save``): about 2.5 K
 from __future__ import annotations
 
 import io
-import zlib
 from collections.abc import Iterable
 from typing import BinaryIO
 
+from erp.pdf import fonts
+from erp.pdf.canvas import MM, compress_last_page, save
 from logistics.types import LabelData, LabelSize
 
-from . import fonts
 from .content import BARCODE, LINE, RECT, TEXT, label_primitives
 from .errors import LabelError
 from .layout import A4_MM, _size, compile_layout, label_mm
-
-MM = 72 / 25.4  # points per mm
 
 
 def render_labels_pdf(
@@ -77,7 +75,7 @@ def render_labels_pdf(
         cell = count % len(cells)
         if count and not cell:
             canvas.showPage()
-            _compress_last_page(canvas)
+            compress_last_page(canvas)
         ox, oy = cells[cell]
         if size is LabelSize.A4:
             _cut_lines(canvas, ox, oy, w_mm, h_mm, page_h)
@@ -86,43 +84,9 @@ def render_labels_pdf(
     if not count:
         raise LabelError("no labels to render")
     canvas.showPage()
-    _compress_last_page(canvas)
-    _save(canvas)
+    compress_last_page(canvas)
+    save(canvas)
     return target.getvalue() if out is None else None
-
-
-def _compress_last_page(canvas) -> None:
-    """Deflate the page just finished now instead of at ``save``.
-
-    ReportLab keeps every page's content stream as text until it writes the file, about 10 KB
-    per label; compressed it is about 2 KB, so a batch of thousands stays small. This reaches
-    into ReportLab 5.1's page objects (``requirements.txt`` pins it); if they ever look
-    different, the page is left as it was and ReportLab compresses it at ``save`` as usual.
-    """
-    from reportlab.pdfbase.pdfdoc import PDFDictionary, PDFName, PDFStream
-
-    pages = getattr(getattr(canvas._doc, "Pages", None), "pages", None)
-    page = pages[-1] if pages else None
-    stream = getattr(page, "stream", None)
-    if not isinstance(stream, str) or getattr(page, "Contents", None) is not None:
-        return
-    dictionary = PDFDictionary()
-    dictionary["Filter"] = PDFName("FlateDecode")
-    page.Contents = PDFStream(dictionary, zlib.compress(stream.encode("utf8")))
-    page.stream = None
-
-
-def _save(canvas) -> None:
-    """Save without the ASCII85 layer ReportLab puts over compressed streams by default: it
-    makes the file a quarter bigger and, in pure Python, costs as much as the compression.
-    ``useA85`` is read while the document is written, so it is switched off only for that."""
-    from reportlab import rl_config
-
-    previous, rl_config.useA85 = rl_config.useA85, 0
-    try:
-        canvas.save()
-    finally:
-        rl_config.useA85 = previous
 
 
 def _cut_lines(canvas, ox: float, oy: float, w: float, h: float, page_h: float) -> None:

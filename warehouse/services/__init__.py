@@ -1,5 +1,6 @@
-"""Every write of the warehouse app: ``stock`` (the ledger and its balances) and ``catalog``
-(SKUs and bundles). Callers import from here."""
+"""Every write of the warehouse app: ``stock`` (the ledger and its balances), ``catalog``
+(SKUs and bundles), ``stocktake`` (counts) and ``transfers`` (between warehouses). Callers
+import from here."""
 
 from warehouse.services.batch import ReserveOutcome, ReserveRequest, stock_reserve_many
 from warehouse.services.catalog import BundlePart, SkuError, sku_create, sku_update
@@ -18,11 +19,37 @@ from warehouse.services.stock import (
     stock_release,
     stock_reserve,
 )
+from warehouse.services.stocktake import (
+    CountEntry,
+    PostProblem,
+    StocktakeError,
+    StocktakePosted,
+    StocktakeRefused,
+    stocktake_cancel,
+    stocktake_count,
+    stocktake_count_many,
+    stocktake_create,
+    stocktake_post,
+)
+from warehouse.services.transfers import (
+    TransferError,
+    TransferItem,
+    TransferReceipt,
+    allocate_freight,
+    transfer_cancel,
+    transfer_close,
+    transfer_create,
+    transfer_receive,
+    transfer_ship,
+    transfer_update,
+)
 
 __all__ = [
     "COST_QUANTUM",
     "BundlePart",
+    "CountEntry",
     "InsufficientStock",
+    "PostProblem",
     "ReserveOutcome",
     "ReserveRequest",
     "ReservationResult",
@@ -30,6 +57,13 @@ __all__ = [
     "SkuError",
     "StockError",
     "StockLine",
+    "StocktakeError",
+    "StocktakePosted",
+    "StocktakeRefused",
+    "TransferError",
+    "TransferItem",
+    "TransferReceipt",
+    "allocate_freight",
     "expand_bundles",
     "sku_create",
     "sku_update",
@@ -40,4 +74,15 @@ __all__ = [
     "stock_release",
     "stock_reserve",
     "stock_reserve_many",
+    "stocktake_cancel",
+    "stocktake_count",
+    "stocktake_count_many",
+    "stocktake_create",
+    "stocktake_post",
+    "transfer_cancel",
+    "transfer_close",
+    "transfer_create",
+    "transfer_receive",
+    "transfer_ship",
+    "transfer_update",
 ]

@@ -168,7 +168,7 @@ def _write_move(
     """Change on_hand of a locked level and write its ledger entry in the same transaction."""
     balance_after = level.on_hand + quantity
     StockLevel.objects.filter(pk=level.pk).update(on_hand=F("on_hand") + quantity)
-    if quantity > 0:
+    if quantity > 0 and _is_reservable_bin(level.location_id):
         _announce_available({level.sku_id})
     level.on_hand = balance_after
     return StockMove.objects.create(
@@ -183,6 +183,14 @@ def _write_move(
         user=user,
         at=timezone.now(),
     )
+
+
+def _is_reservable_bin(location_id: int) -> bool:
+    """Units put into receiving or quarantine bins are on hand but not for sale: nobody
+    waiting for stock should hear about them."""
+    return Location.objects.filter(
+        pk=location_id, kind=Location.Kind.STORAGE, is_active=True
+    ).exists()
 
 
 def _announce_available(sku_ids: set[int]) -> None:
