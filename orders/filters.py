@@ -9,7 +9,19 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import HoldReason, Order, OrderLine, OrderStatus, Platform, Store, Tag
+from orders.models import (
+    HoldReason,
+    Order,
+    OrderLine,
+    OrderReturn,
+    OrderReturnLine,
+    OrderStatus,
+    Platform,
+    ReturnDisposition,
+    ReturnReason,
+    Store,
+    Tag,
+)
 from orders.selectors import store_queryset
 from warehouse.models import Sku, Warehouse
 from warehouse.selectors import warehouse_queryset
@@ -66,13 +78,20 @@ class PurchasedFilter(django_filters.DateTimeFilter):
     a date-time is exact (after: at or after it; before: strictly before it)."""
 
     field_class = DayOrMomentField
+    column = "purchased_at"
 
     def filter(self, qs, value):
         if value in (None, ""):
             return qs
         if not isinstance(value, datetime):  # a whole day
             value = _day_start(value + timedelta(days=1) if self.lookup_expr == "lt" else value)
-        return qs.filter(**{f"purchased_at__{self.lookup_expr}": value})
+        return qs.filter(**{f"{self.column}__{self.lookup_expr}": value})
+
+
+class ReceivedFilter(PurchasedFilter):
+    """``received_after`` / ``received_before`` of returns, read the same way."""
+
+    column = "received_at"
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):
@@ -219,3 +238,60 @@ class OrderFilter(django_filters.FilterSet):
 
     def filter_has_exception(self, queryset, name, value):
         return queryset.exclude(exception="") if value else queryset.filter(exception="")
+
+
+# --- Returns ---------------------------------------------------------------------------------
+
+
+class OrderReturnFilter(django_filters.FilterSet):
+    """The returns list's filters, for the page and the API. Pass ``request`` (the store
+    choices are the user's own); scope the queryset with ``order_return_queryset``."""
+
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    store = django_filters.ModelChoiceFilter(
+        field_name="order__store", queryset=_user_stores, label=_("Store")
+    )
+    order = django_filters.NumberFilter(field_name="order", label=_("Order id"))
+    received_after = ReceivedFilter(lookup_expr="gte", label=_("Received from"))
+    received_before = ReceivedFilter(lookup_expr="lt", label=_("Received until"))
+    disposition = django_filters.ChoiceFilter(
+        choices=ReturnDisposition.choices, method="filter_disposition", label=_("Disposition")
+    )
+    reason = django_filters.ChoiceFilter(choices=ReturnReason.choices, label=_("Reason"))
+    sku = django_filters.CharFilter(method="filter_sku", label=_("SKU code"))
+
+    class Meta:
+        model = OrderReturn
+        fields = [
+            "q",
+            "store",
+            "order",
+            "received_after",
+            "received_before",
+            "disposition",
+            "reason",
+            "sku",
+        ]
+
+    def search(self, queryset, name, value):
+        """The return number or the platform order id, as typed or in capitals, starting with
+        the term."""
+        value = value.strip()
+        if not value:
+            return queryset
+        match = Q()
+        for form in {value, value.upper()}:
+            match |= Q(number__startswith=form) | Q(order__external_id__startswith=form)
+        return queryset.filter(match)
+
+    def filter_disposition(self, queryset, name, value):
+        """Returns with at least one line of this disposition."""
+        lines = OrderReturnLine.objects.filter(order_return_id=OuterRef("pk"), disposition=value)
+        return queryset.filter(Exists(lines)) if value else queryset
+
+    def filter_sku(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        lines = OrderReturnLine.objects.filter(order_return_id=OuterRef("pk"), sku__code=value)
+        return queryset.filter(Exists(lines))

@@ -2,6 +2,7 @@
 
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from erp.fields import CredentialsMixin, EncryptedTextField
@@ -425,6 +426,7 @@ class OrderEvent(models.Model):
         MERGED = "merged", _("Merged")
         SPLIT = "split", _("Split")
         NOTE = "note", _("Note")
+        RETURN = "return", _("Return")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(_("at"))
@@ -611,3 +613,127 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.store_id}:{self.delivery_id}"
+
+
+class ReturnReason(models.TextChoices):
+    NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
+    DEFECTIVE = "defective", _("Defective")
+    DAMAGED_IN_TRANSIT = "damaged_in_transit", _("Damaged in transit")
+    WRONG_ITEM = "wrong_item", _("Wrong item sent")
+    NO_LONGER_NEEDED = "no_longer_needed", _("No longer needed")
+    UNDELIVERABLE = "undeliverable", _("Undeliverable (returned by the carrier)")
+    OTHER = "other", _("Other")
+
+
+class ReturnStatus(models.TextChoices):
+    # Recorded when the parcel is unpacked; an "expected" state (a return the platform
+    # announced, not yet arrived) would come before it.
+    RECEIVED = "received", _("Received")
+
+
+class ReturnDisposition(models.TextChoices):
+    RESTOCK = "restock", _("Restock")
+    DAMAGED = "damaged", _("Damaged")
+
+
+class OrderReturn(models.Model):
+    """Goods of a shipped order that came back: received and put away when it is recorded.
+
+    ``number`` is the order's platform id and a sequence (``114-…-R1``, ``R2``, …), unique per
+    order. Its lines say where each unit went; the stock moves they point at carry the order's
+    reference (``order:<id>``), so the ledger shows an order's shipment and returns together.
+    """
+
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="returns", verbose_name=_("order")
+    )
+    number = models.CharField(_("return number"), max_length=80)
+    reason = models.CharField(_("reason"), max_length=30, choices=ReturnReason.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ReturnStatus.choices, default=ReturnStatus.RECEIVED
+    )
+    created_by = models.ForeignKey(
+        "erp.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+        db_index=False,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("return")
+        verbose_name_plural = _("returns")
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "number"], name="order_return_number_unique"),
+            models.CheckConstraint(
+                condition=models.Q(reason__in=ReturnReason.values), name="order_return_reason_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ReturnStatus.values),
+                name="order_return_status_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["-received_at", "-id"], name="order_return_list_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderReturnLine(models.Model):
+    """Units of one SKU of one order line that came back, and the bin they went to: a storage
+    bin (``restock``: for sale again) or a quarantine bin (``damaged``: on hand, not for sale).
+    A bundle comes back as its parts, one row each."""
+
+    order_return = models.ForeignKey(
+        OrderReturn, on_delete=models.CASCADE, related_name="lines", verbose_name=_("return")
+    )
+    order_line = models.ForeignKey(
+        OrderLine, on_delete=models.PROTECT, related_name="return_lines", verbose_name=_("line")
+    )
+    sku = models.ForeignKey(
+        "warehouse.Sku",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("SKU"),
+        db_index=False,
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    disposition = models.CharField(
+        _("disposition"), max_length=10, choices=ReturnDisposition.choices
+    )
+    location = models.ForeignKey(
+        "warehouse.Location",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("bin"),
+        db_index=False,
+    )
+    stock_move = models.OneToOneField(
+        "warehouse.StockMove",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("stock move"),
+    )
+
+    class Meta:
+        verbose_name = _("return line")
+        verbose_name_plural = _("return lines")
+        ordering = ["order_return", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="order_return_line_qty_pos"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(disposition__in=ReturnDisposition.values),
+                name="order_return_line_disposition_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id} × {self.quantity} → {self.location_id}"

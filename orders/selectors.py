@@ -1,11 +1,19 @@
 """Reads shared by pages, the API, reports and commands."""
 
 from django.db import connection
-from django.db.models import Count, Min, QuerySet
+from django.db.models import Count, Min, Prefetch, QuerySet
 
 from erp.models import User
 from erp.scopes import scope_stores
-from orders.models import OPEN_STATES, Order, OrderLine, OrderStatus, Store
+from orders.models import (
+    OPEN_STATES,
+    Order,
+    OrderLine,
+    OrderReturn,
+    OrderReturnLine,
+    OrderStatus,
+    Store,
+)
 
 # The status tabs of the order list, in Mabang's order; "exceptions" is not a status but the
 # orders a platform change needs a person for.
@@ -116,4 +124,24 @@ def unpaired_platform_skus(*, user: User) -> QuerySet:
             oldest=Min("order__purchased_at"),
         )
         .order_by("-orders", "platform_sku")
+    )
+
+
+def order_return_queryset(*, user: User) -> QuerySet:
+    """Returns of the user's stores, newest first, with their order and store; their lines
+    (with SKU and bin) prefetched: three queries for a page."""
+    return scope_stores(
+        OrderReturn.objects.select_related("order__store", "created_by")
+        .defer("order__store__credentials", "order__store__sync_cursor", "order__store__last_error")
+        .prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=OrderReturnLine.objects.select_related(
+                    "sku", "location__warehouse", "order_line"
+                ).order_by("id"),
+            )
+        )
+        .order_by("-received_at", "-id"),
+        user,
+        field="order__store",
     )

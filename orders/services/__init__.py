@@ -11,7 +11,14 @@ from orders.services.fulfilment import (
     order_confirm_on_platform,
     orders_mark_labelled,
     orders_ship,
+    orders_short_picked,
     orders_unlabel,
+)
+from orders.services.returns import (
+    ReturnError,
+    ReturnRequest,
+    order_return_create,
+    returnable_units,
 )
 from orders.services.stores import (
     REQUIRED_CREDENTIAL_KEYS,
@@ -38,10 +45,13 @@ __all__ = [
     "REQUIRED_CREDENTIAL_KEYS",
     "BulkResult",
     "OrderError",
+    "ReturnError",
+    "ReturnRequest",
     "StoreError",
     "UpsertResult",
     "order_confirm_on_platform",
     "order_edit_address",
+    "order_return_create",
     "order_split",
     "orders_allocate",
     "orders_allocated",
@@ -54,11 +64,13 @@ __all__ = [
     "orders_merge",
     "orders_release_hold",
     "orders_ship",
+    "orders_short_picked",
     "orders_unlabel",
     "orders_upsert",
     "pair_platform_sku",
     "release_order_stock",
     "retry_out_of_stock",
+    "returnable_units",
     "store_create",
     "store_update",
 ]

@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from erp.models import User
-from orders.models import Order, OrderEvent, OrderStatus, Platform
+from orders.models import RESERVED_STATES, Order, OrderEvent, OrderStatus, Platform
 from orders.platforms import CONNECTORS, PlatformError, connector_for
-from orders.services.allocation import BulkResult
+from orders.services.allocation import BulkResult, release_order_stock
 from orders.services.events import make_event
 from orders.services.workflow import OrderError, _bulk_move
 from warehouse.services import StockError, stock_consume
@@ -77,6 +77,29 @@ def orders_ship(
         user=user,
         allowed=(OrderStatus.LABELLED,),
         not_allowed=_("A %(status)s order cannot be shipped."),
+        apply=apply,
+    )
+
+
+@transaction.atomic
+def orders_short_picked(
+    *, order_ids: Iterable[int], user: User | None = None, note: str = ""
+) -> BulkResult:
+    """Orders whose units the picker could not find go back to out of stock: their whole
+    reservation is given back (what was picked for them returns to its bins) and they wait
+    for stock like any short order. Logistics calls this when a wave is marked picked short;
+    it voids their labels itself."""
+
+    def apply(order: Order) -> str:
+        release_order_stock(order)
+        order.status = OrderStatus.OUT_OF_STOCK
+        return note or _("Short at picking: back to out of stock.")
+
+    return _bulk_move(
+        order_ids,
+        user=user,
+        allowed=RESERVED_STATES,
+        not_allowed=_("A %(status)s order holds no picked stock."),
         apply=apply,
     )
 

@@ -3,6 +3,7 @@
 from orders.views.order_list import order_bulk, order_list, order_tab_counts
 from orders.views.order_page import order_address, order_detail, order_split
 from orders.views.pairing import mapping_delete, mapping_list, pairing, pairing_sku_options
+from orders.views.returns import order_return, return_list
 from orders.views.rules import (
     blocklist,
     blocklist_remove,
@@ -22,10 +23,12 @@ __all__ = [
     "order_bulk",
     "order_detail",
     "order_list",
+    "order_return",
     "order_split",
     "order_tab_counts",
     "pairing",
     "pairing_sku_options",
+    "return_list",
     "rule_create",
     "rule_edit",
     "rule_list",
