@@ -649,3 +649,291 @@ class LabelBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk}: {self.done_count}/{self.total}"
+
+
+# ---------------------------------------------------------------------------- warehouse floor
+#
+# Pick waves and the pack station live here, not in warehouse (where DESIGN.md first listed
+# them): a wave is made of orders and packing ships them with their shipments, and warehouse
+# never imports orders or logistics (erp ← warehouse ← orders ← logistics).
+
+
+class PickWave(models.Model):
+    """Orders of one warehouse picked together from one picklist: one line per SKU and bin in
+    the order the bins are walked, and (for multi-item orders) a slot per order to sort into.
+
+    Open while it is being picked; picked once the picker reported what was found (short
+    orders leave the wave); closed when every order in it has left (packed and shipped, short,
+    or cancelled) or a person closes it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Picking")
+        PICKED = "picked", _("Picked")
+        CLOSED = "closed", _("Closed")
+
+    class Kind(models.TextChoices):
+        SINGLE = "single", _("Single-item orders")
+        MULTI = "multi", _("Multi-item orders")
+
+    number = models.CharField(_("number"), max_length=40, unique=True)
+    warehouse = models.ForeignKey(
+        "warehouse.Warehouse",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("warehouse"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    # The filters the wave was made from, as the form or API sent them (for the page).
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    order_count = models.PositiveIntegerField(_("orders"), default=0)
+    unit_count = models.PositiveIntegerField(_("units"), default=0)
+    line_count = models.PositiveIntegerField(_("picklist lines"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    picked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("picked by"),
+    )
+    picked_at = models.DateTimeField(_("picked at"), null=True, blank=True)
+    # When the wave's labels were last printed from its page: the pack station then does not
+    # print them again.
+    labels_printed_at = models.DateTimeField(_("labels printed at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pick wave")
+        verbose_name_plural = _("pick waves")
+        ordering = ["-created_at", "-id"]
+        permissions = [("pack_order", _("Can pack and ship orders at the pack station"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["open", "picked", "closed"]),
+                name="pick_wave_status_known",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["single", "multi"]), name="pick_wave_kind_known"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "warehouse"], name="pick_wave_status_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PickWaveOrder(models.Model):
+    """An order in a wave, with the slot of the sorting wall it is gathered in.
+
+    ``active`` while the order belongs to the wave: an order is in at most one wave that is not
+    closed (a partial unique index), so two waves never pick the same parcel."""
+
+    wave = models.ForeignKey(
+        PickWave, on_delete=models.CASCADE, related_name="wave_orders", verbose_name=_("wave")
+    )
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, related_name="+", verbose_name=_("order")
+    )
+    slot = models.PositiveIntegerField(_("slot"))
+    active = models.BooleanField(_("in the wave"), default=True)
+    short = models.BooleanField(_("short at picking"), default=False)
+
+    class Meta:
+        verbose_name = _("wave order")
+        verbose_name_plural = _("wave orders")
+        ordering = ["wave", "slot"]
+        constraints = [
+            models.UniqueConstraint(fields=["wave", "slot"], name="wave_order_unique_slot"),
+            models.UniqueConstraint(fields=["wave", "order"], name="wave_order_unique_order"),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(active=True),
+                name="wave_order_one_open_wave",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wave_id}#{self.slot}: {self.order_id}"
+
+
+class PickWaveLine(models.Model):
+    """One line of the picklist: ``quantity`` of a SKU from a bin, for the wave's orders
+    together. ``position`` is the walking order (bin pick sequence, bin code, SKU code) fixed
+    when the wave was made, so a reprint is the same document."""
+
+    wave = models.ForeignKey(
+        PickWave, on_delete=models.CASCADE, related_name="lines", verbose_name=_("wave")
+    )
+    position = models.PositiveIntegerField(_("position"))
+    sku = models.ForeignKey(
+        "warehouse.Sku", on_delete=models.PROTECT, related_name="+", verbose_name=_("SKU")
+    )
+    location = models.ForeignKey(
+        "warehouse.Location", on_delete=models.PROTECT, related_name="+", verbose_name=_("bin")
+    )
+    quantity = models.PositiveIntegerField(_("quantity"))
+    picked_quantity = models.PositiveIntegerField(_("picked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("picklist line")
+        verbose_name_plural = _("picklist lines")
+        ordering = ["wave", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wave", "sku", "location"], name="wave_line_unique_sku_bin"
+            ),
+            models.UniqueConstraint(fields=["wave", "position"], name="wave_line_unique_position"),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="wave_line_quantity_pos"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(picked_quantity__lte=models.F("quantity")),
+                name="wave_line_picked_within_quantity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.wave_id}: {self.sku_id}@{self.location_id} × {self.quantity}"
+
+    @property
+    def missing(self) -> int:
+        return 0 if self.picked_quantity is None else self.quantity - self.picked_quantity
+
+
+class PackSession(models.Model):
+    """One parcel at the pack station: the order scanned in, its units scanned one by one
+    (``PackLine``), then confirmed with its weight (the order ships).
+
+    Kept in the database so a page reload loses no scan; an order has at most one open session
+    (so two packers never pack it together) and at most one confirmed one (it ships once)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Packing")
+        CONFIRMED = "confirmed", _("Packed and shipped")
+        ABANDONED = "abandoned", _("Set aside")
+
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, related_name="+", verbose_name=_("order")
+    )
+    warehouse = models.ForeignKey(
+        "warehouse.Warehouse",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("warehouse"),
+    )
+    wave = models.ForeignKey(
+        PickWave,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="pack_sessions",
+        verbose_name=_("wave"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    packer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("packer"),
+    )
+    shipment = models.ForeignKey(
+        Shipment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("shipment"),
+    )
+    weight_g = models.PositiveIntegerField(_("weight (g)"), null=True, blank=True)
+    # Scans refused (a wrong SKU, an extra unit, an unknown barcode).
+    mistakes = models.PositiveIntegerField(_("refused scans"), default=0)
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last scan"), auto_now_add=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    label_printed_at = models.DateTimeField(_("label printed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pack session")
+        verbose_name_plural = _("pack sessions")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(status="open"),
+                name="pack_one_open_session_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(status="confirmed"),
+                name="pack_order_confirmed_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["open", "confirmed", "abandoned"]),
+                name="pack_session_status_known",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["confirmed_at"],
+                condition=models.Q(status="confirmed"),
+                name="pack_session_confirmed_idx",
+            ),
+            models.Index(
+                fields=["packer", "-updated_at"],
+                condition=models.Q(status="open"),
+                name="pack_session_open_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} ({self.status})"
+
+
+class PackLine(models.Model):
+    """The units of one SKU a parcel must hold (from the order's reservations) and how many
+    were scanned; a scan never takes ``scanned`` past ``expected``."""
+
+    session = models.ForeignKey(
+        PackSession, on_delete=models.CASCADE, related_name="lines", verbose_name=_("session")
+    )
+    sku = models.ForeignKey(
+        "warehouse.Sku", on_delete=models.PROTECT, related_name="+", verbose_name=_("SKU")
+    )
+    expected = models.PositiveIntegerField(_("expected"))
+    scanned = models.PositiveIntegerField(_("scanned"), default=0)
+
+    class Meta:
+        verbose_name = _("pack line")
+        verbose_name_plural = _("pack lines")
+        ordering = ["session", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "sku"], name="pack_line_unique_sku"),
+            models.CheckConstraint(condition=models.Q(expected__gt=0), name="pack_line_expected"),
+            models.CheckConstraint(
+                condition=models.Q(scanned__lte=models.F("expected")),
+                name="pack_line_scanned_within_expected",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id}: {self.scanned}/{self.expected}"
+
+    @property
+    def remaining(self) -> int:
+        return self.expected - self.scanned

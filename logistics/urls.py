@@ -2,6 +2,7 @@ from django.urls import path
 
 from logistics import views
 from logistics.urls_ops import urlpatterns as ops_urlpatterns  # shipments, manifests, tracking
+from logistics.urls_warehouse import urlpatterns as warehouse_urlpatterns  # waves, packing
 
 app_name = "logistics"
 
@@ -31,4 +32,5 @@ urlpatterns = [
     path("orders/<int:pk>/freight/", views.order_freight, name="order-freight"),
     path("orders/<int:pk>/channel/", views.order_channel, name="order-channel"),
     *ops_urlpatterns,
+    *warehouse_urlpatterns,
 ]

@@ -94,7 +94,9 @@ def manifest_scan(*, manifest: Manifest, code: str, user: User | None = None) ->
         raise ManifestError(_("No live shipment has the number %(code)s.") % {"code": code})
     if shipment.manifest_id == manifest.pk:
         raise ManifestError(_("%(code)s is already on this manifest.") % {"code": code})
-    if shipment.status != ShipmentStatus.LABELLED:
+    # labelled parcels, or parcels the pack station already shipped that no manifest holds
+    packed = shipment.status == ShipmentStatus.SHIPPED and not shipment.manifest_id
+    if shipment.status != ShipmentStatus.LABELLED and not packed:
         raise ManifestError(
             _("%(code)s is %(status)s, not waiting for handover.")
             % {"code": code, "status": ShipmentStatus(shipment.status).label.lower()}
@@ -148,12 +150,15 @@ def manifest_close(*, manifest: Manifest, user: User | None = None) -> CloseResu
     shipments = list(
         Shipment.objects.select_for_update(of=("self",))
         .select_related("order__store")
-        .filter(manifest=manifest, status=ShipmentStatus.LABELLED)
+        .filter(manifest=manifest, status__in=(ShipmentStatus.LABELLED, ShipmentStatus.SHIPPED))
         .order_by("pk")
     )
     if not shipments:
         raise ManifestError(_("Scan at least one parcel before handing over."))
     result = CloseResult()
+    # parcels packed (and so shipped) at the pack station are simply handed over
+    result.shipped.extend(s.pk for s in shipments if s.status == ShipmentStatus.SHIPPED)
+    shipments = [s for s in shipments if s.status == ShipmentStatus.LABELLED]
     shipped = orders_ship(
         order_ids=[s.order_id for s in shipments],
         user=user,

@@ -541,3 +541,22 @@ def test_the_order_page_shows_a_platform_refusal(world, client):
     assert shipment.tracking_number in page
     assert "Platform refused (1 try)" in page
     assert "Invalid API key" in page
+
+
+def test_a_parcel_shipped_at_the_pack_station_goes_on_a_manifest_once(world):
+    order = allocated(world["store"], "9001")
+    shipment = shipments_create(order_ids=[order.pk], channel=world["channel"]).created[0]
+    from orders.services import orders_ship
+
+    # the pack station ships it (stock consumed) before the driver comes
+    orders_ship(order_ids=[order.pk])
+    Shipment.objects.filter(pk=shipment.pk).update(status=ShipmentStatus.SHIPPED)
+    manifest = manifest_create(carrier=world["carrier"], warehouse=world["warehouse"])
+    manifest_scan(manifest=manifest, code=shipment.tracking_number)
+    result = manifest_close(manifest=manifest)
+    assert result.shipped == [shipment.pk]
+    # consumed once, at packing
+    assert StockMove.objects.filter(kind=StockMove.Kind.SHIPMENT).count() == 1
+    other = manifest_create(carrier=world["carrier"], warehouse=world["warehouse"])
+    with pytest.raises(ManifestError, match="not waiting for handover"):
+        manifest_scan(manifest=other, code=shipment.tracking_number)
