@@ -357,9 +357,11 @@ def demo_seed() -> SeedReport:
     _seed_opening_stock(report, skus, bins)
     from logistics.demo import seed_logistics  # the demo reaches up, as said above
     from orders.demo import seed_orders
+    from purchasing.demo import seed_purchasing
 
     # channels and rules first: allocating the demo orders chooses their channels
     seed_logistics(report)
+    seed_purchasing(report)  # 1688 suppliers, offers and 45 days of sales for restocking
     seed_orders(report)
     return report
 

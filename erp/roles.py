@@ -119,6 +119,9 @@ WORK_PURCHASING = [
     "purchasing.delete_supplierproduct",
     "purchasing.place_purchaseorder",
     "purchasing.change_supplierreturn",
+    "purchasing.view_restockpolicy",
+    "purchasing.add_restockpolicy",
+    "purchasing.change_restockpolicy",
 ]
 RECEIVE_PURCHASES = [
     "purchasing.view_purchaseorder",

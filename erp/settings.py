@@ -205,6 +205,9 @@ SPECTACULAR_SETTINGS = {
         "ShipmentStatusEnum": "logistics.models.ShipmentStatus.choices",
         "ManifestStatusEnum": "logistics.models.ManifestStatus.choices",
         "TrackingStatusEnum": "logistics.models.TRACKING_STATUS_CHOICES",
+        "PurchaseOrderStatusEnum": "purchasing.models.PurchaseOrderStatus.choices",
+        "StocktakeStatusEnum": "warehouse.models.StocktakeStatus.choices",
+        "TransferStatusEnum": "warehouse.models.TransferStatus.choices",
     },
 }
 
@@ -237,6 +240,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "logistics.track_shipments",
         "schedule": crontab(minute=23, hour="*/4"),
     },
+    # Open purchase orders placed on 1688: status, payment, courier and tracking number.
+    "purchasing-sync-1688-orders": {
+        "task": "purchasing.sync_1688_orders",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 
 if not DEBUG:
@@ -259,6 +267,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # "Task ... succeeded" for every eager task floods commands such as seed_demo
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+        # WeasyPrint logs a "Step n" line per page of every PDF
+        "weasyprint": {"level": "WARNING"},
         # eager apply_async still opens a (never used) producer: kombu warns of no hostname
         "kombu.connection": {"level": "ERROR" if CELERY_TASK_ALWAYS_EAGER else "WARNING"},
     },

@@ -24,6 +24,7 @@ urlpatterns = [
     path("warehouse/", include("warehouse.urls")),
     path("orders/", include("orders.urls")),
     path("logistics/", include("logistics.urls")),
+    path("purchasing/", include("purchasing.urls")),
     # Platforms call these without a session; each checks the platform's signature.
     path("webhooks/shopify/<slug:store_code>/", shopify_webhook, name="shopify-webhook"),
 ]

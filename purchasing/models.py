@@ -481,3 +481,96 @@ class SupplierPayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supplier.code} {self.amount} {self.currency}"
+
+
+# --- Restock policy ---------------------------------------------------------------------------
+
+WEIGHT = {"max_digits": 3, "decimal_places": 2}
+
+
+class RestockPolicy(models.Model):
+    """How one warehouse is restocked (``purchasing.services.restock``).
+
+    Days to cover = supplier lead + ``qc_days`` + ``transit_days`` + ``safety_days`` +
+    ``cycle_days``; velocity weighs the daily rates of the last 7, 14 and 30 days with
+    ``weight_7`` / ``weight_14`` / ``weight_30`` (they add up to 1). A warehouse without a
+    policy gets the defaults of ``purchasing.services.restock.default_policy`` (transit 0 for
+    an own warehouse in China, 25 days elsewhere); an inactive policy leaves the warehouse out.
+    """
+
+    warehouse = models.OneToOneField(
+        "warehouse.Warehouse",
+        on_delete=models.CASCADE,
+        related_name="restock_policy",
+        verbose_name=_("warehouse"),
+    )
+    qc_days = models.PositiveSmallIntegerField(
+        _("QC days"), default=1, help_text=_("Receiving and quality check, in days.")
+    )
+    transit_days = models.PositiveSmallIntegerField(
+        _("transit days"),
+        default=0,
+        help_text=_("From the supplier or the domestic warehouse to this warehouse."),
+    )
+    safety_days = models.PositiveSmallIntegerField(
+        _("safety days"), default=7, help_text=_("Extra days of sales kept against surprises.")
+    )
+    cycle_days = models.PositiveSmallIntegerField(
+        _("purchase cycle days"),
+        default=14,
+        help_text=_("Days between two purchases: each one covers this many days of sales."),
+    )
+    weight_7 = models.DecimalField(_("weight of the 7-day rate"), default=Decimal("0.50"), **WEIGHT)
+    weight_14 = models.DecimalField(
+        _("weight of the 14-day rate"), default=Decimal("0.30"), **WEIGHT
+    )
+    weight_30 = models.DecimalField(
+        _("weight of the 30-day rate"), default=Decimal("0.20"), **WEIGHT
+    )
+    tier_reach_pct = models.PositiveSmallIntegerField(
+        _("reach for a price tier (%)"),
+        default=10,
+        validators=[MaxValueValidator(100)],
+        help_text=_("Buy up to this much more to reach a cheaper price tier."),
+    )
+    is_active = models.BooleanField(
+        _("suggest restocking"),
+        default=True,
+        help_text=_("Off: this warehouse gets no restock suggestions."),
+    )
+
+    class Meta:
+        verbose_name = _("restock policy")
+        verbose_name_plural = _("restock policies")
+        ordering = ["warehouse"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(weight_7__gte=0, weight_14__gte=0, weight_30__gte=0)
+                # the weights add up to 1 (their two decimals leave no room between)
+                & models.Q(
+                    weight_7__gte=models.Value(Decimal("0.995"))
+                    - models.F("weight_14")
+                    - models.F("weight_30"),
+                    weight_7__lte=models.Value(Decimal("1.005"))
+                    - models.F("weight_14")
+                    - models.F("weight_30"),
+                ),
+                name="restock_policy_weights_sum_1",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tier_reach_pct__lte=100), name="restock_policy_reach_max"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.warehouse_id}: {self.qc_days}+{self.transit_days}+{self.safety_days}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        weights = [self.weight_7, self.weight_14, self.weight_30]
+        if None not in weights and sum(weights) != 1:
+            raise ValidationError(
+                _("The three weights must add up to 1 (they add up to %(sum)s).")
+                % {"sum": sum(weights)}
+            )

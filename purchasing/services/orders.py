@@ -218,3 +218,50 @@ def po_close(*, po: PurchaseOrder) -> PurchaseOrder:
 def po_totals(po: PurchaseOrder) -> dict[str, Decimal]:
     lines = sum((line.amount for line in po.lines.all()), Decimal(0))
     return {"lines": lines, "total": lines + po.freight + po.other_fees}
+
+
+# Until goods arrive, the order's freight, fees, dates and notes may still change (the real
+# freight is often known only when the supplier ships); its warehouse only while a draft.
+HEADER_EDITABLE_STATES = (
+    PurchaseOrderStatus.DRAFT,
+    PurchaseOrderStatus.ORDERED,
+    PurchaseOrderStatus.PAID,
+    PurchaseOrderStatus.SHIPPED,
+)
+HEADER_FIELDS = frozenset(
+    {
+        "freight",
+        "other_fees",
+        "expected_date",
+        "notes",
+        "cost_basis",
+        "receive_tolerance_pct",
+        "warehouse",
+    }
+)
+
+
+@transaction.atomic
+def po_update(*, po: PurchaseOrder, fields: dict) -> PurchaseOrder:
+    """Change the order's header: freight, other fees, expected date, notes, how freight is
+    spread, the over-receipt tolerance, and (drafts only) the warehouse."""
+    unknown = set(fields) - HEADER_FIELDS
+    if unknown:
+        raise PurchaseError(_("These fields cannot be changed: %s.") % ", ".join(sorted(unknown)))
+    po = _locked(po)
+    _require(
+        po, HEADER_EDITABLE_STATES, _("%(number)s is %(status)s: it can no longer be changed.")
+    )
+    if "warehouse" in fields and fields["warehouse"].pk != po.warehouse_id:
+        _require(
+            po,
+            [PurchaseOrderStatus.DRAFT],
+            _("%(number)s is %(status)s: only a draft changes its warehouse."),
+        )
+    for name in ("freight", "other_fees"):
+        if name in fields and (fields[name] is None or fields[name] < 0):
+            raise PurchaseError(_("Freight and fees cannot be negative."))
+    for name, value in fields.items():
+        setattr(po, name, value)
+    po.save(update_fields=list(fields))
+    return po

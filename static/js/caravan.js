@@ -129,3 +129,106 @@
     queue = queue.then(send).catch(failed);
   });
 })();
+
+// The pack station (data-pack-station): a tone and a flash of colour for each answer (high
+// for a good scan, a chord for a shipped parcel, a low buzz for a refusal), the focus kept
+// on the field that takes the next scan (the weight once every unit is in), Escape to set the
+// open parcel aside, and the label printed when a parcel ships without one.
+(function () {
+  "use strict";
+  var audio = null;
+  var SOUNDS = {
+    ok: { notes: [1047], length: 0.07, wave: "sine" },
+    done: { notes: [784, 1047, 1319], length: 0.09, wave: "sine" },
+    bad: { notes: [196, 147], length: 0.24, wave: "square" },
+  };
+
+  function play(kind) {
+    var sound = SOUNDS[kind];
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!sound || !Context) return;
+    try {
+      audio = audio || new Context();
+      if (audio.state === "suspended") audio.resume();
+      var start = audio.currentTime;
+      sound.notes.forEach(function (frequency, i) {
+        var osc = audio.createOscillator();
+        var gain = audio.createGain();
+        var at = start + i * sound.length;
+        osc.type = sound.wave;
+        osc.frequency.value = frequency;
+        gain.gain.setValueAtTime(0.18, at);
+        gain.gain.exponentialRampToValueAtTime(0.001, at + sound.length);
+        osc.connect(gain);
+        gain.connect(audio.destination);
+        osc.start(at);
+        osc.stop(at + sound.length);
+      });
+    } catch (e) {
+      // no sound card, or the browser refused: the colours still tell
+    }
+  }
+
+  function station() {
+    return document.querySelector("[data-pack-station]");
+  }
+
+  function settle(root) {
+    var box = station();
+    if (!box) return;
+    var outcome = root.querySelector("[data-pack-outcome]");
+    if (outcome) {
+      var kind = outcome.getAttribute("data-pack-outcome");
+      play(kind);
+      box.classList.remove("flash-ok", "flash-bad", "flash-done");
+      void box.offsetWidth; // restart the animation
+      if (kind !== "info") box.classList.add("flash-" + kind);
+    }
+    // The weight field is focused with its estimate selected (typing replaces it). The scan
+    // field is only focused: the scanner may already be typing the next code into it, and
+    // selecting that text would let the next character overwrite it.
+    var weight = root.querySelector("[data-pack-focus]");
+    var field = document.getElementById("pack-code");
+    if (weight) {
+      weight.focus();
+      weight.select();
+    } else if (field && document.activeElement !== field) {
+      field.focus();
+    }
+    var print = root.querySelector("iframe[data-pack-print]");
+    if (print) {
+      print.addEventListener("load", function () {
+        try {
+          print.contentWindow.print();
+        } catch (e) {
+          // the link beside it opens the label
+        }
+        var scan = document.getElementById("pack-code");
+        if (scan && !document.querySelector("[data-pack-focus]")) scan.focus();
+      });
+    }
+  }
+
+  // Every swap on the station replaces #pack-state (outerHTML): settle the new one.
+  document.addEventListener("htmx:afterSettle", function () {
+    var state = document.getElementById("pack-state");
+    if (station() && state) settle(state);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    if (station()) settle(document);
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.isComposing || !station() || !window.htmx) return;
+    var state = document.getElementById("pack-state");
+    var url = state && state.getAttribute("data-aside-url");
+    if (!url) return;
+    event.preventDefault();
+    var token = document.querySelector("form[data-scan-form] [name=csrfmiddlewaretoken]");
+    window.htmx.ajax("POST", url, {
+      target: "#pack-state",
+      swap: "outerHTML",
+      values: token ? { csrfmiddlewaretoken: token.value } : {},
+    });
+  });
+})();
