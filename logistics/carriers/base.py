@@ -40,8 +40,8 @@ from typing import Any, ClassVar
 import httpx
 from django.utils.translation import gettext as _
 
+from erp.http import parse_retry_after
 from logistics.types import Address, ParcelRequest, TrackEvent, Waybill
-from orders.platforms.base import parse_retry_after
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ and on network errors; a POST is retried only on 429, which means it was not pro
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -26,6 +25,7 @@ from typing import Any, ClassVar
 import httpx
 from django.utils.translation import gettext as _
 
+from erp.http import parse_retry_after
 from orders.normalized import NormalizedOrder
 
 logger = logging.getLogger(__name__)
@@ -89,27 +89,6 @@ class OrderPage:
     next_cursor: str | None = None
     high_watermark: datetime | None = None
     rejected: list[tuple[str, str]] = field(default_factory=list)
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: delta seconds (Shopify sends "2.0") or
-    an HTTP date. None when absent or unreadable."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
 
 
 def iso_z(moment: datetime) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 from django.utils.translation import gettext as _
 
+from erp.http import parse_retry_after
 from purchasing.alibaba1688.errors import (
     Alibaba1688AuthError,
     Alibaba1688Error,
@@ -544,13 +545,10 @@ class Client:
         return Alibaba1688Error(message, **kwargs)
 
     def retry_delay(self, response: httpx.Response | None, attempt: int) -> float:
-        hinted = response.headers.get("Retry-After") if response is not None else None
-        if hinted:
-            try:
-                return max(0.0, float(hinted))
-            except ValueError:
-                pass
-        return self.backoff(attempt)
+        hinted = (
+            parse_retry_after(response.headers.get("Retry-After")) if response is not None else None
+        )
+        return hinted if hinted is not None else self.backoff(attempt)
 
     def backoff(self, attempt: int) -> float:
         return min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))

@@ -11,7 +11,6 @@ import factory
 
 from logistics.models import Carrier, ChannelRule, RateCardRow, RuleAction, ShippingChannel
 from orders.models import Order, OrderLine, OrderStatus
-from tests.factories import StoreFactory  # noqa: F401  (re-exported for the tests' sake)
 
 
 class CarrierFactory(factory.django.DjangoModelFactory):

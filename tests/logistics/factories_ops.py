@@ -29,7 +29,6 @@ from tests.factories import (
     WarehouseFactory,
     normalized_order,
 )
-from tests.logistics.factories import CarrierFactory, ShippingChannelFactory  # noqa: F401
 from warehouse.services import stock_receive
 
 _numbers = itertools.count(1)
