@@ -13,6 +13,10 @@ Each reservation is one transaction of 1 unit with its own reference:
 - raw: psycopg, ``UPDATE warehouse_stocklevel SET reserved = reserved + 1 WHERE id = %s AND
   on_hand - reserved >= 1`` then ``INSERT INTO warehouse_reservation …``, then ``COMMIT``.
 
+Besides the rates it prints the CPU each side spends per reservation, in the client process
+and in its PostgreSQL backend (read from ``/proc`` when the server is local): on a 2-CPU
+machine the spread case is CPU-bound, so the ratio follows these costs.
+
 Needs ``DATABASE_URL`` pointing at PostgreSQL. The bench writes its own warehouse, bin and SKUs
 (codes start with a per-run prefix), receives their stock through ``stock_receive`` so the
 ledger stays consistent, clears its reservations between runs, and deletes everything it wrote
@@ -26,16 +30,19 @@ import multiprocessing as mp
 import os
 import random
 import secrets
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
+
+from benchkit import raw_connection, setup_django
 
 WORKERS = 8
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 SPREAD_SKUS = 1000
 GOAL = 0.50
 STOCK = 10_000_000  # units per level: no run can exhaust it
+# CPU per reservation in µs: the client process, the PostgreSQL backend (None when the server
+# is not on this machine, so /proc cannot tell)
+Cpu = tuple[float, float | None]
 
 RAW_UPDATE = (
     "UPDATE warehouse_stocklevel SET reserved = reserved + 1 "
@@ -45,39 +52,6 @@ RAW_INSERT = (
     "INSERT INTO warehouse_reservation (stock_level_id, reference, quantity, created_at) "
     "VALUES (%s, %s, 1, now())"
 )
-
-
-def _setup_django() -> bool:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        print("bench_reserve: skipped, needs DATABASE_URL=postgres://... (see bench/run.py)")
-        return False
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings")
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        print("bench_reserve: skipped, the default database is not PostgreSQL")
-        return False
-    return True
-
-
-def _raw_connection():
-    import psycopg
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    params = {
-        "dbname": db["NAME"],
-        "user": db.get("USER"),
-        "password": db.get("PASSWORD"),
-        "host": db.get("HOST"),
-        "port": db.get("PORT"),
-    }
-    return psycopg.connect(**{k: v for k, v in params.items() if v})
 
 
 def _worker(mode, wid, run_id, sku_ids, level_ids, warehouse_id, barrier, results):
@@ -92,7 +66,11 @@ def _worker(mode, wid, run_id, sku_ids, level_ids, warehouse_id, barrier, result
     if mode == "service":
         skus = list(Sku.objects.filter(pk__in=sku_ids).order_by("pk"))
         warehouse = Warehouse.objects.get(pk=warehouse_id)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
         barrier.wait(timeout=60)
+        cpu = (time.process_time(), _backend_cpu(backend))
         end = time.perf_counter() + SECONDS
         while time.perf_counter() < end:
             stock_reserve(
@@ -101,11 +79,14 @@ def _worker(mode, wid, run_id, sku_ids, level_ids, warehouse_id, barrier, result
                 reference=f"{run_id}:{wid}:{count}",
             )
             count += 1
+        cpu = _cpu_spent(cpu, backend)
         connection.close()
     else:
-        conn = _raw_connection()
+        conn = raw_connection()
         cursor = conn.cursor()
+        backend = conn.info.backend_pid
         barrier.wait(timeout=60)
+        cpu = (time.process_time(), _backend_cpu(backend))
         end = time.perf_counter() + SECONDS
         while time.perf_counter() < end:
             level_id = rnd.choice(level_ids)
@@ -115,11 +96,34 @@ def _worker(mode, wid, run_id, sku_ids, level_ids, warehouse_id, barrier, result
             cursor.execute(RAW_INSERT, (level_id, f"{run_id}:{wid}:{count}"))
             conn.commit()
             count += 1
+        cpu = _cpu_spent(cpu, backend)
         conn.close()
-    results.put(count)
+    results.put((count, *cpu))
 
 
-def _measure(mode, run_id, sku_ids, level_ids, warehouse_id) -> float:
+def _backend_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) of a PostgreSQL backend, when the server runs on this
+    machine (``/proc/<pid>/stat``); None otherwise."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_spent(start: tuple[float, float | None], backend: int) -> tuple[float, float | None]:
+    """Client and backend CPU seconds since ``start``; on the 2-CPU bench machine the
+    spread case is CPU-bound, so these say where a reservation's cost is."""
+    server = _backend_cpu(backend)
+    return (
+        time.process_time() - start[0],
+        None if server is None or start[1] is None else server - start[1],
+    )
+
+
+def _measure(mode, run_id, sku_ids, level_ids, warehouse_id) -> tuple[float, Cpu]:
+    """Reservations per second, and CPU per reservation (client, server; µs)."""
     from django.db import connections
 
     connections.close_all()  # the children must not share the parent's connection
@@ -130,13 +134,20 @@ def _measure(mode, run_id, sku_ids, level_ids, warehouse_id) -> float:
     procs = [ctx.Process(target=_worker, args=(mode, w, *args)) for w in range(WORKERS)]
     for p in procs:
         p.start()
-    counts = [results.get(timeout=SECONDS + 120) for _ in procs]
+    reports = [results.get(timeout=SECONDS + 120) for _ in procs]
+    counts = [count for count, _client, _server in reports]
     for p in procs:
         p.join()
         if p.exitcode != 0:
             raise RuntimeError(f"a {mode} worker failed (exit code {p.exitcode})")
     _check_and_reset(level_ids, expected=sum(counts))
-    return sum(counts) / SECONDS
+    total = sum(counts) or 1
+    server = [s for _c, _cl, s in reports]
+    cpu = (
+        1e6 * sum(client for _c, client, _s in reports) / total,
+        None if None in server else 1e6 * sum(server) / total,
+    )
+    return sum(counts) / SECONDS, cpu
 
 
 def _check_and_reset(level_ids, *, expected: int) -> None:
@@ -231,7 +242,8 @@ def _cleanup(prefix: str) -> None:
 
 
 def _queries_per_call(warehouse, sku_id, level_ids) -> list[str]:
-    """The statements one stock_reserve call sends, BEGIN and COMMIT included."""
+    """The statements one stock_reserve call sends, BEGIN and COMMIT included: the second
+    call on the connection, as the workers' calls are (the first one also prepares)."""
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
@@ -239,15 +251,23 @@ def _queries_per_call(warehouse, sku_id, level_ids) -> list[str]:
     from warehouse.services import StockLine, stock_reserve
 
     sku = Sku.objects.get(pk=sku_id)
+    stock_reserve(warehouse=warehouse, lines=[StockLine(sku, 1)], reference="bench:q0")
     reset_queries()
     with CaptureQueriesContext(connection) as ctx:
         stock_reserve(warehouse=warehouse, lines=[StockLine(sku, 1)], reference="bench:q")
-    _check_and_reset(level_ids, expected=1)
+    _check_and_reset(level_ids, expected=2)
     return [q["sql"] for q in ctx.captured_queries]
 
 
+def _cpu_text(cpu: Cpu) -> str:
+    client, server = cpu
+    if server is None:
+        return f"{client:,.0f} + ?"
+    return f"{client:,.0f} + {server:,.0f} = {client + server:,.0f}"
+
+
 def main() -> None:
-    if not _setup_django():
+    if not setup_django("bench_reserve"):
         return
     from django.conf import settings
 
@@ -271,11 +291,11 @@ def _main() -> None:
             ("one hot SKU", hot),
             (f"{SPREAD_SKUS:,} SKUs spread", spread),
         ):
-            rates = {}
+            rates, cpus = {}, {}
             for mode in ("service", "raw"):
                 run_id = f"bench:{prefix}:{mode}"
-                rates[mode] = _measure(mode, run_id, sku_ids, level_ids, warehouse.pk)
-            rows.append((label, rates["service"], rates["raw"]))
+                rates[mode], cpus[mode] = _measure(mode, run_id, sku_ids, level_ids, warehouse.pk)
+            rows.append((label, rates["service"], rates["raw"], cpus["service"], cpus["raw"]))
     finally:
         _cleanup(prefix)
 
@@ -288,12 +308,16 @@ def _main() -> None:
         f"(load {os.getloadavg()[0]:.1f})"
     )
     print(f"  {'scenario':<20} {'service res/s':>14} {'raw res/s':>10} {'ratio':>7}  goal   met")
-    for label, service, raw in rows:
+    for label, service, raw, _service_cpu, _raw_cpu in rows:
         ratio = service / raw
         met = "yes" if ratio >= GOAL else "no"
         print(f"  {label:<20} {service:>14,.0f} {raw:>10,.0f} {ratio:>7.1%}  ≥ {GOAL:.0%}  {met}")
+    print("  CPU per reservation, µs (client process + PostgreSQL backend):")
+    for label, _service, _raw, service_cpu, raw_cpu in rows:
+        print(f"    {label:<20} service {_cpu_text(service_cpu)}   raw {_cpu_text(raw_cpu)}")
     print(
-        f"  stock_reserve: {len(queries)} round trips per call, BEGIN and COMMIT included (raw: 4)"
+        f"  stock_reserve: {len(queries)} round trips per call (after the first call on a "
+        "connection), BEGIN and COMMIT included (raw: 4)"
     )
     for sql in queries:
         print(f"    {sql[:110]}")

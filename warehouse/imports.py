@@ -44,12 +44,21 @@ Spreadsheet formulas
 Speed (``bench/bench_sku_import.py``)
     No query per row and no ``full_clean``: cells are checked column by column in plain Python
     (a whole column is tested with one regex or builtin and only odd cells take the slow path),
-    then the checks against stored SKUs and the writes happen in one transaction. PostgreSQL:
-    the rows are COPYed into a temporary table and SQL does the rest (missing names, barcode
-    clashes, ``UPDATE ... WHERE <changed>``, ``INSERT ... WHERE NOT EXISTS``), so unchanged
-    rows are neither sent back to Python nor locked. Elsewhere (SQLite, the embedded mode) the
-    stored SKUs are read by code in chunks, compared in Python, and written with one
-    ``executemany`` INSERT and one UPDATE (see ``_write_rows`` for why not ``bulk_update``).
+    then the checks against stored SKUs and the writes happen in one transaction. The values
+    stay in columns from reading to writing (no tuple per row until one is needed).
+    PostgreSQL: the rows are COPYed into a temporary table and SQL does the rest (missing
+    names, barcode clashes, ``UPDATE ... WHERE <changed>``, ``INSERT ... ON CONFLICT DO
+    NOTHING``), so unchanged rows are neither sent back to Python nor locked; the barcode
+    clash query only runs when some row gives a barcode its SKU does not have yet. Elsewhere
+    (SQLite, the embedded mode) the stored SKUs are read by code in chunks, compared in
+    Python, and written with one ``executemany`` INSERT and one UPDATE (see ``_write_rows``
+    for why not ``bulk_update``).
+
+    Where the time goes when a file changes all 50,000 stored SKUs on PostgreSQL (the bench
+    prints it): about half in PostgreSQL's UPDATE itself, mostly adding the new row versions to
+    the three unique indexes (id, code, barcode), because the pages of ``warehouse_sku`` are
+    full and no update can be HOT; about a fifth checking the cells, a tenth each reading the
+    file and the COPY.
 """
 
 from __future__ import annotations
@@ -217,11 +226,15 @@ for _field, _aliases in HEADER_ALIASES.items():
 @dataclass
 class _Parsed:
     rownums: list[int]
-    codes: list[str | None]
-    rows: list[tuple]  # one tuple per data row in SKU_FILE_COLUMNS order; None = empty cell
+    values: dict[str, list]  # field -> its cells, one per data row (None = empty); file's columns
     errors: list[RowError]
     headers: dict[str, str]  # field -> header as written
     bad_rows: set[int]  # rows with a cell error: only checked for a repeated code
+    with_empty: set[str]  # fields with an empty cell (else None only where a cell has an error)
+
+    @property
+    def codes(self) -> list[str | None]:
+        return self.values["code"]
 
     def header(self, name: str) -> str:
         return self.headers.get(name, name)
@@ -264,62 +277,55 @@ def _map_header(header: Sequence[str], errors: list[RowError]) -> dict[int, str]
 def _parse(
     header: list[str], rows: list[tuple[int, list[str]]], *, check_controls: bool
 ) -> _Parsed:
+    """Check the cells column by column; the values stay in columns (``_Parsed.values``),
+    which is the shape both the checks within the file and the PostgreSQL COPY want."""
     errors: list[RowError] = []
     columns = _map_header(header, errors)
     if not rows:
         raise SkuImportError(_("The file has a header but no data rows."))
     width = len(header)
     rownums = [number for number, _cells in rows]
+    lines = [cells for _number, cells in rows]
+    lengths = set(map(len, lines))
     found: list[tuple[int, int, RowError]] = []  # (row, column index, error), sorted below
     # Values in columns without a header would be lost: report them instead.
     unheaded = [i for i, h in enumerate(header) if not h.strip()]
-    for number, cells in rows:
-        if unheaded or len(cells) > width:
+    if unheaded or max(lengths) > width:
+        for number, cells in rows:
             for index in [*unheaded, *range(width, len(cells))]:
                 if index < len(cells) and cells[index].strip():
                     message = _("This cell has a value but its column has no header.")
                     letter = column_letter(index)
                     found.append((number, index, RowError(number, letter, message)))
-    padded = [
-        cells if len(cells) == width else (cells + [""] * width)[:width] for _n, cells in rows
-    ]
-    transposed = list(zip(*padded, strict=True))
-    by_field: dict[str, list] = {}
+    if lengths != {width}:
+        lines = [
+            cells if len(cells) == width else (cells + [""] * width)[:width] for cells in lines
+        ]
+    transposed = list(zip(*lines, strict=True))
+    values: dict[str, list] = {}
+    with_empty: set[str] = set()
     headers = {name: header[i].strip() for i, name in columns.items()}
     for index, name in columns.items():
         column = _Column(rownums, index, headers[name], found, transposed[index])
         model_field = Sku._meta.get_field(name)
         if name in TEXT_FIELDS:
-            by_field[name] = column.text(model_field.max_length, check_controls)
+            values[name] = column.text(model_field.max_length, check_controls)
         elif name in INT_FIELDS:
-            by_field[name] = column.integer()
+            values[name] = column.integer()
         elif name in DECIMAL_FIELDS:
-            by_field[name] = column.decimal(model_field.max_digits, model_field.decimal_places)
+            values[name] = column.decimal(model_field.max_digits, model_field.decimal_places)
         else:
-            by_field[name] = column.boolean()
-        if name == "code":
+            values[name] = column.boolean()
+        if column.empty:
+            with_empty.add(name)
+        if name == "code" and column.empty:
             for i, cell in enumerate(column.cells):
                 if not cell:
                     column.error(i, _("The SKU code is required."))
     found.sort(key=lambda item: (item[0], item[1]))
     errors.extend(error for _row, _index, error in found)
-    ordered = [by_field.get(name) or repeat(None) for name in SKU_FILE_COLUMNS]
-    rows_out = list(zip(*ordered, strict=False))  # repeat(None) for absent columns is endless
     bad_rows = {e.row for e in errors}
-    return _Parsed(rownums, by_field["code"], rows_out, errors, headers, bad_rows)
-
-
-_SPACE_AFTER_NUL = re.compile(r"\x00\s")  # a literal first: the regex engine scans fast
-
-
-def _space_at_edge(joined: str) -> bool:
-    """Whether any cell of the NUL-joined column starts or ends with whitespace."""
-    return (
-        joined[:1].isspace()
-        or joined[-1:].isspace()
-        or _SPACE_AFTER_NUL.search(joined) is not None
-        or _SPACE_AFTER_NUL.search(joined[::-1]) is not None
-    )
+    return _Parsed(rownums, values, errors, headers, bad_rows, with_empty)
 
 
 class _Column:
@@ -328,13 +334,12 @@ class _Column:
 
     def __init__(self, rownums, index: int, header: str, found: list, raw: Sequence[str]):
         self.rownums, self.index, self.header, self.found = rownums, index, header, found
-        joined = "\x00".join(raw)
-        if _space_at_edge(joined):
-            self.cells = [v.strip() for v in raw]
-            joined = "\x00".join(self.cells)
-        else:
-            self.cells = list(raw)
-        self.joined = joined  # the cells joined by NUL, for whole-column tests
+        # str.strip returns the cell itself when there is nothing to strip: no copies.
+        self.cells = list(map(str.strip, raw))
+        self.joined = "\x00".join(self.cells)  # the cells joined by NUL, for whole-column tests
+        # Whether the NULs in ``joined`` are all separators (a CSV cell may hold a NUL).
+        self.separable = self.joined.count("\x00") == len(self.cells) - 1
+        self.empty = self.cells.count("")
 
     def error(self, i: int, message: str) -> None:
         row = self.rownums[i]
@@ -343,9 +348,12 @@ class _Column:
     def text(self, max_length: int, check_controls: bool) -> list:
         if "'" in self.joined:
             values = [(formula_unescape(v) if v[:1] == "'" else v) or None for v in self.cells]
-        else:
+        elif self.empty:
             values = [v or None for v in self.cells]
-        if max(map(len, filter(None, values)), default=0) > max_length:
+        else:
+            values = list(self.cells)
+        # The cells are at least as long as the values (a quote may be removed): a bound.
+        if max(map(len, self.cells), default=0) > max_length:
             for i, v in enumerate(values):
                 if v is not None and len(v) > max_length:
                     self.error(
@@ -362,6 +370,18 @@ class _Column:
         return values
 
     def integer(self) -> list:
+        # Plain: every cell empty or ASCII digits, at most 9 (so below MAX_INT). String
+        # methods over the whole column: several times faster than a regex over it.
+        digits = self.joined.replace("\x00", "")
+        if (
+            self.separable
+            and digits.isascii()
+            and (digits.isdigit() or not digits)
+            and max(map(len, self.cells)) <= 9
+        ):
+            if not self.empty:
+                return list(map(int, self.cells))
+            return [int(v) if v else None for v in self.cells]
         values = [int(v) if v.isdecimal() else (_BAD if v else None) for v in self.cells]
         if values.count(_BAD) or max(filter(None, values), default=0) > MAX_INT:
             for i, v in enumerate(values):
@@ -389,7 +409,9 @@ class _Column:
     def decimal(self, max_digits: int, places: int) -> list:
         whole = max_digits - places
         plain = rf"(?:\d{{1,{whole}}}(?:\.\d{{1,{places}}})?)?"
-        if re.fullmatch(rf"{plain}(?:\x00{plain})*", self.joined):
+        if self.separable and re.fullmatch(rf"{plain}(?:\x00{plain})*", self.joined):
+            if not self.empty:
+                return list(map(Decimal, self.cells))
             return [Decimal(v) if v else None for v in self.cells]
         return [
             self._slow_decimal(i, v, whole, places) if v else None for i, v in enumerate(self.cells)
@@ -415,10 +437,10 @@ class _Column:
         return None
 
     def boolean(self) -> list:
-        values = [_BOOLEANS.get(v, _BAD) if v else None for v in self.cells]
-        if values.count(_BAD):
+        values = list(map(_BOOLEANS.get, self.cells))  # None for an empty cell, or an odd one
+        if values.count(None) != self.empty:
             for i, v in enumerate(values):
-                if v is _BAD:
+                if v is None and self.cells[i]:
                     values[i] = _BOOLEANS.get(self.cells[i].casefold())
                     if values[i] is None:
                         self.error(
@@ -439,52 +461,64 @@ class _Column:
 class _Plan:
     """The rows that passed every cell check and every check within the file."""
 
-    rows: list[tuple[int, tuple]]  # (row number, values)
-    barcodes: dict[str, str]  # code -> barcode given in the file
-    row_of: dict[str, int]  # code -> row number
+    keep: list[int] | None  # their indices among the parsed rows; None: every row
+    size: int  # how many
+
+    def pick(self, column: list) -> list:
+        """``column``'s values of the rows in the plan."""
+        return _pick(column, self.keep)
+
+
+def _pick(column: list, keep: list[int] | None) -> list:
+    return column if keep is None else [column[i] for i in keep]
 
 
 def _check_file(parsed: _Parsed) -> _Plan:
     """Repeated codes and barcodes, reported on the later row. Sets find whether there is any
     repeat at all; only then are the rows walked one by one."""
     errors, dropped = parsed.errors, set(parsed.bad_rows)
-    present = [c for c in parsed.codes if c is not None]
-    if len(set(present)) != len(present):
+    rownums, codes = parsed.rownums, parsed.codes
+    blank = codes.count(None)
+    if len(set(codes)) - (1 if blank else 0) != len(codes) - blank:
         first: dict[str, int] = {}
-        for number, code in zip(parsed.rownums, parsed.codes, strict=True):
+        for number, code in zip(rownums, codes, strict=True):
             if code is not None and (seen := first.setdefault(code, number)) != number:
                 message = _("SKU %(code)s already appears in row %(row)d.")
                 errors.append(
                     RowError(number, parsed.header("code"), message % {"code": code, "row": seen})
                 )
                 dropped.add(number)
-    rows = [
-        (number, row)
-        for number, code, row in zip(parsed.rownums, parsed.codes, parsed.rows, strict=True)
-        if code is not None and number not in dropped
-    ]
-    given = [(number, row[0], row[_BARCODE]) for number, row in rows if row[_BARCODE] is not None]
-    if len({barcode for _n, _c, barcode in given}) != len(given):
-        first_barcode: dict[str, int] = {}
-        repeated = set()
-        for number, _code, barcode in given:
-            if (seen := first_barcode.setdefault(barcode, number)) != number:
-                message = _("Barcode %(barcode)s is also given in row %(row)d.")
-                errors.append(
-                    RowError(
-                        number,
-                        parsed.header("barcode"),
-                        message % {"barcode": barcode, "row": seen},
+    keep = None
+    if blank or dropped:
+        keep = [
+            i
+            for i, (number, code) in enumerate(zip(rownums, codes, strict=True))
+            if code is not None and number not in dropped
+        ]
+    barcodes = parsed.values.get("barcode")
+    if barcodes is not None:
+        given = _pick(barcodes, keep)
+        missing = given.count(None)
+        if len(set(given)) - (1 if missing else 0) != len(given) - missing:
+            indices = range(len(codes)) if keep is None else keep
+            first_barcode: dict[str, int] = {}
+            repeated = set()
+            for i in indices:
+                number, barcode = rownums[i], barcodes[i]
+                if barcode is None:
+                    continue
+                if (seen := first_barcode.setdefault(barcode, number)) != number:
+                    message = _("Barcode %(barcode)s is also given in row %(row)d.")
+                    errors.append(
+                        RowError(
+                            number,
+                            parsed.header("barcode"),
+                            message % {"barcode": barcode, "row": seen},
+                        )
                     )
-                )
-                repeated.add(number)
-        rows = [(number, row) for number, row in rows if number not in repeated]
-        given = [g for g in given if g[0] not in repeated]
-    return _Plan(
-        rows=rows,
-        barcodes={code: barcode for _n, code, barcode in given},
-        row_of={row[0]: number for number, row in rows},
-    )
+                    repeated.add(i)
+            keep = [i for i in indices if i not in repeated]
+    return _Plan(keep, len(codes) if keep is None else len(keep))
 
 
 def _name_missing(parsed: _Parsed, number: int) -> RowError:
@@ -511,14 +545,16 @@ def _finish(parsed: _Parsed) -> ImportResult:
 
 def _apply_generic(parsed: _Parsed, plan: _Plan) -> ImportResult:
     """SQLite and others: read the stored SKUs, compare in Python, write with executemany."""
-    codes = [row[0] for _n, row in plan.rows]
+    rows = _plan_rows(parsed, plan)
+    barcodes = {row[0]: row[_BARCODE] for _n, row in rows if row[_BARCODE] is not None}
+    codes = [row[0] for _n, row in rows]
     existing = {
         row[1]: (row[0], row[1:]) for row in _stored(("id", *SKU_FILE_COLUMNS), "code", codes)
     }
     creates: list[tuple] = []
     updates: list[tuple[int, tuple]] = []
     unchanged = 0
-    for number, row in plan.rows:
+    for number, row in rows:
         current = existing.get(row[0])
         if current is None:
             if row[_NAME] is None:
@@ -535,18 +571,19 @@ def _apply_generic(parsed: _Parsed, plan: _Plan) -> ImportResult:
                 unchanged += 1
             else:
                 updates.append((pk, row))
-    owners = dict(_stored(("barcode", "code"), "barcode", list(plan.barcodes.values())))
-    for code, barcode in plan.barcodes.items():
+    owners = dict(_stored(("barcode", "code"), "barcode", list(barcodes.values())))
+    row_of = {row[0]: number for number, row in rows} if owners else {}
+    for code, barcode in barcodes.items():
         owner = owners.get(barcode)
-        if owner is not None and owner != code and owner not in plan.barcodes:
-            parsed.errors.append(_barcode_taken(parsed, plan.row_of[code], barcode, owner))
+        if owner is not None and owner != code and owner not in barcodes:
+            parsed.errors.append(_barcode_taken(parsed, row_of[code], barcode, owner))
     if parsed.errors:
         return _finish(parsed)
 
-    moving = set(plan.barcodes.values())
+    moving = set(barcodes.values())
     vacated = [
         code
-        for code, barcode in plan.barcodes.items()
+        for code, barcode in barcodes.items()
         if code in existing
         and (old := existing[code][1][_BARCODE])
         and old != barcode
@@ -556,6 +593,17 @@ def _apply_generic(parsed: _Parsed, plan: _Plan) -> ImportResult:
         Sku.objects.filter(code__in=chunk).update(barcode="")
     _write_rows(creates, updates, timezone.now())
     return ImportResult(created=len(creates), updated=len(updates), unchanged=unchanged)
+
+
+def _plan_rows(parsed: _Parsed, plan: _Plan) -> list[tuple[int, tuple]]:
+    """(row number, values in ``SKU_FILE_COLUMNS`` order, None for an empty cell) of the rows
+    in the plan."""
+    columns = [
+        plan.pick(parsed.values[name]) if name in parsed.values else repeat(None)
+        for name in SKU_FILE_COLUMNS
+    ]
+    # ``code`` is always a column, so zip stops; repeat(None) for an absent column is endless.
+    return list(zip(plan.pick(parsed.rownums), zip(*columns, strict=False), strict=True))
 
 
 def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
@@ -616,20 +664,28 @@ def _apply_postgresql(parsed: _Parsed, plan: _Plan) -> ImportResult:
     INSERT is growing (measured: 26 s instead of 0.6 s for 50,000 new SKUs). When fewer rows
     are inserted than were new at the check, someone created one meanwhile: the import is
     rolled back and the user asked to import again.
+
+    Only the file's columns are copied and set, and ``COALESCE`` (keep the stored value, or
+    take the default, for an empty cell) only where a column has an empty cell.
     """
-    sql = _postgresql_statements()
+    columns = {name: plan.pick(values) for name, values in parsed.values.items()}
+    present = [name for name in SKU_FILE_COLUMNS if name in columns]
+    sql = _postgresql_statements(present, parsed.with_empty)
     with connection.cursor() as cursor:
         # Enough memory for the joins below to hash 200,000 rows instead of sorting on disk.
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql["create"])
+        rows = zip(plan.pick(parsed.rownums), *(columns[name] for name in present), strict=True)
         with cursor.cursor.copy(sql["copy"]) as copy:
-            for number, row in plan.rows:
-                copy.write_row((number, *row))
-        cursor.execute(sql["stored_and_nameless"])
-        stored, nameless = cursor.fetchone()
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(sql["check"])
+        stored, nameless, barcode_changes = cursor.fetchone()
         parsed.errors.extend(_name_missing(parsed, number) for number in nameless)
         vacated = []
-        if plan.barcodes:
+        # Without a barcode that some SKU does not hold already, no other SKU can hold one
+        # (stored barcodes are unique): the join below would find nothing.
+        if barcode_changes:
             cursor.execute(sql["barcode_owners"])
             for number, barcode, owner, owner_moves in cursor.fetchall():
                 if owner_moves:
@@ -643,46 +699,66 @@ def _apply_postgresql(parsed: _Parsed, plan: _Plan) -> ImportResult:
             cursor.execute(sql["vacate_barcodes"], [vacated])
         params = {"now": timezone.now(), **dict(zip(_DEFAULT_PARAMS, _DEFAULTS, strict=True))}
         updated = created = 0
-        if stored:  # each statement joins every row: skip the one that has nothing to do
+        # Each statement joins every row: skip the one that has nothing to do (the UPDATE also
+        # when the file has no column but the code).
+        if stored and sql["update"]:
             cursor.execute(sql["update"], params)
             updated = cursor.rowcount
-        if stored < len(plan.rows):
+        if stored < plan.size:
             cursor.execute(sql["insert"], params)
             created = cursor.rowcount
-            if created != len(plan.rows) - stored:
+            if created != plan.size - stored:
                 # someone else created one of these SKUs since the check: start again
                 raise IntegrityError("SKU created concurrently")
         cursor.execute(sql["drop"])
-    return ImportResult(
-        created=created, updated=updated, unchanged=len(plan.rows) - created - updated
-    )
+    return ImportResult(created=created, updated=updated, unchanged=plan.size - created - updated)
 
 
 _DEFAULT_PARAMS = tuple(f"default_{name}" for name in SKU_FILE_COLUMNS)
 
 
-def _postgresql_statements() -> dict[str, str]:
+def _postgresql_statements(present: list[str], with_empty: set[str]) -> dict[str, str]:
+    """The statements for a file with the ``present`` columns, ``with_empty`` those of them
+    with an empty cell. The temporary table has every column; absent ones stay NULL."""
     # Identifiers come from the model, never from the file; values travel as COPY data or
     # parameters (S608 is switched off for this file in pyproject.toml for that reason).
     q = connection.ops.quote_name
     sku = q(Sku._meta.db_table)
     fields = [q(c) for c in SKU_FILE_COLUMNS]
     code, name, barcode = q("code"), q("name"), q("barcode")
-    values = fields[1:]
-    merged = [f"COALESCE(t.{c}, s.{c})" for c in values]
+    given = [c for c in present if c != "code"]
+    merged = [f"COALESCE(t.{q(c)}, s.{q(c)})" if c in with_empty else f"t.{q(c)}" for c in given]
     defaults = ", ".join(
-        f"COALESCE(t.{c}, %({p})s)" for c, p in zip(values, _DEFAULT_PARAMS[1:], strict=True)
+        f"t.{q(c)}" if c in present and c not in with_empty else f"COALESCE(t.{q(c)}, %({p})s)"
+        for c, p in zip(SKU_FILE_COLUMNS[1:], _DEFAULT_PARAMS[1:], strict=True)
     )
+    if "barcode" in present:
+        barcode_changes = (
+            f"COALESCE(bool_or(t.{barcode} IS NOT NULL "
+            f"AND t.{barcode} IS DISTINCT FROM s.{barcode}), false)"
+        )
+    else:
+        barcode_changes = "false"
+    update = ""
+    if given:
+        update = (
+            f"UPDATE {sku} s SET "
+            + ", ".join(f"{q(c)} = {m}" for c, m in zip(given, merged, strict=True))
+            + f", {q('updated_at')} = %(now)s FROM sku_import t WHERE s.{code} = t.{code} "
+            f"AND ({', '.join(f's.{q(c)}' for c in given)}) IS DISTINCT FROM ({', '.join(merged)})"
+        )
     return {
         "create": (
             f"CREATE TEMP TABLE sku_import ON COMMIT DROP AS "
             f"SELECT 0 AS row_number, {', '.join(fields)} FROM {sku} WITH NO DATA"
         ),
-        "copy": f"COPY sku_import (row_number, {', '.join(fields)}) FROM STDIN",
-        # How many rows are stored SKUs, and the rows of new SKUs without a name.
-        "stored_and_nameless": (
+        "copy": f"COPY sku_import (row_number, {', '.join(map(q, present))}) FROM STDIN",
+        # How many rows are stored SKUs, the rows of new SKUs without a name, and whether any
+        # row gives a barcode its SKU does not have yet (new SKUs included).
+        "check": (
             f"SELECT count(s.{code}), COALESCE(array_agg(t.row_number ORDER BY t.row_number) "
-            f"FILTER (WHERE s.{code} IS NULL AND t.{name} IS NULL), '{{}}') "
+            f"FILTER (WHERE s.{code} IS NULL AND t.{name} IS NULL), '{{}}'), "
+            f"{barcode_changes} "
             f"FROM sku_import t LEFT JOIN {sku} s ON s.{code} = t.{code}"
         ),
         # Other SKUs holding a barcode the file gives; owner_moves: the file gives the owner
@@ -694,12 +770,7 @@ def _postgresql_statements() -> dict[str, str]:
             f"ORDER BY 1"
         ),
         "vacate_barcodes": f"UPDATE {sku} SET {barcode} = '' WHERE {code} = ANY(%s)",
-        "update": (
-            f"UPDATE {sku} s SET "
-            + ", ".join(f"{c} = {m}" for c, m in zip(values, merged, strict=True))
-            + f", {q('updated_at')} = %(now)s FROM sku_import t WHERE s.{code} = t.{code} "
-            f"AND ({', '.join(f's.{c}' for c in values)}) IS DISTINCT FROM ({', '.join(merged)})"
-        ),
+        "update": update,
         "insert": (
             f"INSERT INTO {sku} ({', '.join(fields)}, {q('is_bundle')}, {q('avg_cost')}, "
             f"{q('created_at')}, {q('updated_at')}) SELECT t.{code}, {defaults}, "

@@ -422,6 +422,90 @@ def test_two_skus_can_swap_barcodes_in_one_file():
     ]
 
 
+def test_a_new_sku_can_take_the_barcode_an_existing_sku_gives_up_in_the_same_file():
+    SkuFactory(code="OLD", barcode="111")
+
+    result = import_csv("code,name,barcode", "OLD,Old,222", "NEW,New,111")
+
+    assert result == ImportResult(created=1, updated=1, unchanged=0, errors=[])
+    assert list(Sku.objects.order_by("code").values_list("code", "barcode")) == [
+        ("NEW", "111"),
+        ("OLD", "222"),
+    ]
+
+
+def test_a_file_that_keeps_every_barcode_updates_the_other_columns():
+    SkuFactory(code="A", name="Old A", barcode="111", weight_g=1)
+    SkuFactory(code="B", name="Old B", barcode="222", weight_g=2)
+
+    result = import_csv("code,name,barcode,weight_g", "A,New A,111,10", "B,Old B,222,2")
+
+    assert result == ImportResult(created=0, updated=1, unchanged=1, errors=[])
+    assert list(Sku.objects.order_by("code").values_list("name", "barcode", "weight_g")) == [
+        ("New A", "111", 10),
+        ("Old B", "222", 2),
+    ]
+
+
+def test_a_file_of_codes_only_changes_nothing_and_still_needs_names_for_new_skus():
+    SkuFactory(code="A", name="Kept")
+
+    assert import_csv("code", "A") == ImportResult(created=0, updated=0, unchanged=1, errors=[])
+    assert import_csv("SKU编码", "A", "NEW").errors == [
+        RowError(3, "name", "A new SKU needs a name.")
+    ]
+    assert list(Sku.objects.values_list("code", "name")) == [("A", "Kept")]
+
+
+def test_full_partly_empty_and_missing_columns_together():
+    """Creates and updates in one file: a column given in every row, one with an empty cell,
+    and columns the file does not have (stored values kept, defaults for new SKUs)."""
+    SkuFactory(code="OLD", name="Old", weight_g=350, length_mm=7, hs_code="111", is_active=False)
+
+    result = import_csv(
+        "code,name,weight_g,hs_code", "OLD,Renamed,,222", "NEW-1,New 1,5,333", "NEW-2,New 2,,444"
+    )
+
+    assert result == ImportResult(created=2, updated=1, unchanged=0, errors=[])
+    values = ("code", "name", "weight_g", "length_mm", "hs_code", "is_active")
+    assert list(Sku.objects.order_by("code").values_list(*values)) == [
+        ("NEW-1", "New 1", 5, 0, "333", True),
+        ("NEW-2", "New 2", 0, 0, "444", True),
+        ("OLD", "Renamed", 350, 7, "222", False),
+    ]
+
+
+def test_a_nul_inside_a_number_cell_is_an_error_not_a_crash():
+    result = sku_import(
+        data=b"code,name,weight_g,declared_value_usd\r\nZ-1,Zero,1\x002,3\x004\r\n",
+        filename="skus.csv",
+    )
+
+    assert result.errors == [
+        RowError(2, "weight_g", "“1\x002” is not a whole number."),
+        RowError(2, "declared_value_usd", "“3\x004” is not a number."),
+    ]
+    assert Sku.objects.count() == 0
+
+
+def test_numbers_and_booleans_in_every_spelling_across_a_column():
+    """A column of plain cells takes the fast path; one odd cell sends it down the slow one."""
+    result = import_csv(
+        "code,name,weight_g,length_mm,declared_value_usd,is_liquid,has_battery",
+        "P-1,Plain,1,007,1.5,1,是",
+        "P-2,Plain,2,８,2,0,No",
+        "P-3,Plain,3,12.0,3.25,,Y",
+    )
+
+    assert result.errors == []
+    values = ("weight_g", "length_mm", "declared_value_usd", "is_liquid", "has_battery")
+    assert list(Sku.objects.order_by("code").values_list(*values)) == [
+        (1, 7, Decimal("1.50"), True, True),
+        (2, 8, Decimal("2.00"), False, False),
+        (3, 12, Decimal("3.25"), False, True),
+    ]
+
+
 def test_an_import_makes_the_same_queries_for_5_rows_as_for_500():
     def queries_for(count: int, prefix: str) -> int:
         SkuFactory(code=f"{prefix}-0", name="Old", barcode=f"{prefix}-barcode")
