@@ -21,36 +21,18 @@ import os
 import random
 import secrets
 import statistics
-import sys
 import time
 from datetime import datetime, timedelta
 from datetime import time as clock
 from decimal import Decimal
-from pathlib import Path
+
+from benchkit import setup_django
 
 SKUS = int(os.environ.get("BENCH_RESTOCK_SKUS", 20_000))
 MOVES = int(os.environ.get("BENCH_RESTOCK_MOVES", 1_000_000))
 BINS = 10
 REPEATS = 3
 GOAL_SECONDS = 10.0
-
-
-def _setup_django() -> bool:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        print("bench_restock: skipped, needs DATABASE_URL=postgres://... (see bench/run.py)")
-        return False
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings")
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        print("bench_restock: skipped, the default database is not PostgreSQL")
-        return False
-    return True
 
 
 def _copy(table: str, columns: list[str], rows) -> None:
@@ -262,7 +244,7 @@ def _cleanup(prefix: str) -> None:
 
 
 def main() -> None:
-    if not _setup_django():
+    if not setup_django("bench_restock"):
         return
     from django.conf import settings
 

@@ -8,6 +8,8 @@
   every state move is a POST action calling one service: ``place`` (``{"via": "1688"}`` or
   ``"offline"``), ``sync``, ``paid``, ``shipped``, ``receive``, ``cancel``, ``close``; ``pdf``
   is the purchase order for an offline supplier.
+- ``receipts``: one receipt (scoped as its order); ``labels`` is the PDF of its SKU labels, one
+  per accepted unit.
 - ``supplier-payments``: payments made (partial and prepayments allowed).
 - ``payables``: per supplier owed, paid, balance and the aging of what is open.
 """
@@ -31,6 +33,7 @@ from rest_framework.views import APIView
 
 from erp.api_errors import ErrorSerializer
 from erp.permissions import require_warehouse_scope
+from erp.scopes import sees_all_warehouses
 from purchasing.documents import po_pdf
 from purchasing.filters import (
     PaymentFilter,
@@ -43,16 +46,20 @@ from purchasing.models import (
     PurchaseOrder,
     PurchaseOrderLine,
     Receipt,
+    ReceiptLine,
     Supplier,
     SupplierPayment,
     SupplierProduct,
 )
 from purchasing.serializers import (
+    CancelSerializer,
     PlaceSerializer,
     PurchaseOrderCreateSerializer,
     PurchaseOrderDetailSerializer,
     PurchaseOrderSerializer,
     PurchaseOrderUpdateSerializer,
+    ReceiptDetailSerializer,
+    ReceiptLabelQuerySerializer,
     ReceiptSerializer,
     ReceiveSerializer,
     ShippedSerializer,
@@ -79,11 +86,13 @@ from purchasing.services import (
     supplier_product_fill,
 )
 from purchasing.services.orders import po_update
+from purchasing.services.receiving import receipt_labels_pdf, receipt_queryset
 from purchasing.services.suppliers import (
     supplier_product_save,
     supplier_product_set_preferred,
     supplier_save,
 )
+from warehouse.labels import MAX_LABELS
 from warehouse.models import Location
 from warehouse.selectors import warehouse_queryset
 
@@ -290,10 +299,19 @@ class PurchaseOrderViewSet(
         po = po_mark_shipped(po=self.get_object(), **body.validated_data)
         return self._detail(po)
 
-    @extend_schema(request=None, responses={200: PurchaseOrderDetailSerializer, 400: SERVICE_ERROR})
+    @extend_schema(
+        request=CancelSerializer,
+        responses={200: PurchaseOrderDetailSerializer, 400: SERVICE_ERROR},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None, *args, **kwargs):
-        return self._detail(po_cancel(po=self.get_object()))
+        """Cancel before anything arrived. A 1688 order is cancelled on 1688 first, with the
+        ``reason`` code and ``remark``: 1688 cancels only unpaid orders, and its refusal (a
+        paid order is refunded on 1688 instead) is returned in its words, the order unchanged."""
+        body = CancelSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        po = po_cancel(po=self.get_object(), user=request.user, **body.validated_data)
+        return self._detail(po)
 
     @extend_schema(request=None, responses={200: PurchaseOrderDetailSerializer, 400: SERVICE_ERROR})
     @action(detail=True, methods=["post"])
@@ -360,19 +378,80 @@ class PurchaseOrderViewSet(
         return response
 
 
+class ReceiptViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Receipts of the purchase orders of the user's warehouses (another warehouse's receipt
+    is not found): what one delivery put into which bin, and its SKU labels. A receipt is
+    made by ``POST /purchase-orders/{id}/receive/``, whose answer carries its id."""
+
+    queryset = Receipt.objects.none()  # for the permission and the schema
+    serializer_class = ReceiptDetailSerializer
+    filter_backends: list = []  # one receipt at a time: nothing to filter or order
+    action_permissions = {"labels": ["purchasing.view_receipt"]}
+
+    def get_queryset(self):
+        return receipt_queryset(user=self.request.user).prefetch_related(
+            Prefetch("lines", ReceiptLine.objects.select_related("location").order_by("pk"))
+        )
+
+    def perform_content_negotiation(self, request, force=False):
+        # The labels are a PDF, which no DRF renderer makes: a client asking for
+        # application/pdf gets it, and an error in JSON.
+        return super().perform_content_negotiation(request, force=force or self.action == "labels")
+
+    @extend_schema(
+        summary="Print a receipt's SKU labels",
+        description="One PDF, one label per page at exactly the label size (50 × 30 or 60 × 40 "
+        "mm): each SKU received, in the receipt's line order, repeated by its **accepted** "
+        "units (rejected units are not put away, so they get none). A receipt of more than "
+        f"{MAX_LABELS} units prints in parts: `part=1`, `part=2`, …",
+        parameters=[ReceiptLabelQuerySerializer],
+        filters=False,
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            (400, "application/json"): OpenApiResponse(
+                ErrorSerializer,
+                description="Bad parameters, or labels that cannot be printed as asked "
+                "(`label_error`: nothing accepted, too many without a part, or a code too long "
+                "for a barcode on this label).",
+            ),
+            (404, "application/json"): OpenApiResponse(
+                ErrorSerializer, description="No such receipt in your warehouses."
+            ),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def labels(self, request, pk=None, *args, **kwargs):
+        receipt = self.get_object()
+        query = ReceiptLabelQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        pdf = receipt_labels_pdf(
+            receipt=receipt, size=data["size"], code=data["code"], part=data.get("part")
+        )
+        part = f"-{data['part']}" if data.get("part") else ""
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{receipt.number}{part}-labels.pdf"'
+        return response
+
+
 class SupplierPaymentViewSet(
     mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
-    """Money paid to suppliers; a payment may name the purchase order it pays."""
+    """Money paid to suppliers; a payment may name the purchase order it pays. A user limited
+    to some warehouses lists only the payments naming an order of those warehouses."""
 
     serializer_class = SupplierPaymentSerializer
     filterset_class = PaymentFilter
     queryset = SupplierPayment.objects.none()
 
     def get_queryset(self):
-        return SupplierPayment.objects.select_related("supplier", "purchase_order").order_by(
-            "-paid_on", "-pk"
-        )
+        payments = SupplierPayment.objects.select_related("supplier", "purchase_order")
+        user = self.request.user
+        if not sees_all_warehouses(user):  # only payments naming an order the user sees
+            payments = payments.filter(
+                purchase_order__in=scope_purchase_orders(PurchaseOrder.objects.all(), user)
+            )
+        return payments.order_by("-paid_on", "-pk")
 
     def perform_create(self, serializer):
         data = serializer.validated_data
@@ -398,7 +477,9 @@ class SupplierPaymentViewSet(
 
 
 class PayablesView(APIView):
-    """Per supplier: owed, paid, open balance aged by due date, and the open dues."""
+    """Per supplier: owed, paid, open balance aged by due date, and the open dues. A user
+    limited to some warehouses gets only the dues of their warehouses' orders, with what was
+    applied to them (``purchasing.services.payables.payables``)."""
 
     required_permissions = ["purchasing.view_supplierpayment"]
 
@@ -416,13 +497,15 @@ class PayablesView(APIView):
             as_of = date.fromisoformat(raw) if raw else timezone.localdate()
         except ValueError:
             raise ValidationError({"as_of": _("A date such as 2026-03-31.")}) from None
-        return Response(SupplierBalanceSerializer(payables(as_of=as_of), many=True).data)
+        balances = payables(as_of=as_of, user=request.user)
+        return Response(SupplierBalanceSerializer(balances, many=True).data)
 
 
 def register(router) -> None:
     router.register("suppliers", SupplierViewSet, basename="supplier")
     router.register("supplier-products", SupplierProductViewSet, basename="supplier-product")
     router.register("purchase-orders", PurchaseOrderViewSet, basename="purchase-order")
+    router.register("receipts", ReceiptViewSet, basename="receipt")
     router.register("supplier-payments", SupplierPaymentViewSet, basename="supplier-payment")
 
 

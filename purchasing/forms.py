@@ -18,6 +18,7 @@ from purchasing.models import (
     SupplierPayment,
     SupplierProduct,
 )
+from warehouse.labels import CODE_CHOICES, SIZE_CHOICES
 from warehouse.models import Sku
 
 
@@ -336,3 +337,24 @@ class ReceiveSearchForm(forms.Form):
         self.fields["po"].widget.attrs.update(
             {"autofocus": True, "autocomplete": "off", "spellcheck": "false"}
         )
+
+
+class ReceiptLabelForm(forms.Form):
+    """How a receipt's SKU labels print (``?size=50x30&code=code&part=1``): every setting
+    may be left out (a 50 × 30 label of the SKU code, the first part), so a scanner station
+    prints with one Enter."""
+
+    size = forms.ChoiceField(
+        label=gettext_lazy("Label"), choices=SIZE_CHOICES, initial="50x30", required=False
+    )
+    code = forms.ChoiceField(
+        label=gettext_lazy("Barcode of"), choices=CODE_CHOICES, initial="code", required=False
+    )
+    part = forms.IntegerField(label=gettext_lazy("Part"), min_value=1, required=False)
+
+    def clean(self):
+        data = super().clean()
+        for name in ("size", "code"):
+            if not data.get(name) and name not in self.errors:
+                data[name] = self.fields[name].initial
+        return data

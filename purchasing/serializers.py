@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from erp.serializers import PortableModelSerializer
+from purchasing.alibaba1688 import CancelReason
 from purchasing.models import (
     CostBasis,
     PurchaseOrder,
@@ -17,6 +18,7 @@ from purchasing.models import (
     SupplierPayment,
     SupplierProduct,
 )
+from warehouse.labels import CODE_CHOICES, MAX_LABELS, SIZE_CHOICES
 from warehouse.models import Sku, Warehouse
 
 
@@ -180,6 +182,41 @@ class ReceiptSerializer(PortableModelSerializer):
         read_only_fields = fields
 
 
+class ReceiptDetailSerializer(ReceiptSerializer):
+    purchase_order_number = serializers.CharField(source="purchase_order.number", read_only=True)
+
+    class Meta(ReceiptSerializer.Meta):
+        fields = [
+            "id",
+            "number",
+            "purchase_order",
+            "purchase_order_number",
+            "received_at",
+            "exchange_rate",
+            "received_by",
+            "note",
+            "lines",
+        ]
+        read_only_fields = fields
+
+
+class ReceiptLabelQuerySerializer(serializers.Serializer):
+    """``?size=50x30&code=code&part=1`` of a receipt's labels."""
+
+    size = serializers.ChoiceField(choices=SIZE_CHOICES, default="50x30")
+    code = serializers.ChoiceField(
+        choices=CODE_CHOICES,
+        default="code",
+        help_text="`code`: the SKU code; `barcode`: the SKU's barcode (its code when none).",
+    )
+    part = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text=f"A receipt of more than {MAX_LABELS} units prints in parts of that many: "
+        "which one (from 1).",
+    )
+
+
 class PurchaseOrderDetailSerializer(PurchaseOrderSerializer):
     lines = PurchaseOrderLineSerializer(many=True, read_only=True)
     receipts = ReceiptSerializer(many=True, read_only=True)
@@ -251,6 +288,33 @@ class PlaceSerializer(serializers.Serializer):
 class ShippedSerializer(serializers.Serializer):
     tracking_company = serializers.CharField(max_length=60, required=False, allow_blank=True)
     tracking_number = serializers.CharField(max_length=60, required=False, allow_blank=True)
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": "^(" + "|".join(reason.value for reason in CancelReason) + ")$"}
+)
+class CancelReasonField(serializers.ChoiceField):
+    """A 1688 cancel reason code. The schema gives a pattern rather than an enum: an enum
+    component would be named after the field, and "reason" already names the returns'
+    ``ReasonEnum``; a second choice set under that name would rename it."""
+
+
+class CancelSerializer(serializers.Serializer):
+    """Why a purchase order is cancelled; both optional, an empty body cancels as before."""
+
+    reason = CancelReasonField(
+        choices=[reason.value for reason in CancelReason],
+        required=False,
+        help_text="1688 orders: the reason code sent to 1688 (buyerCancel: we no longer need "
+        "it, the default; sellerGoodsLack: the supplier is out of stock; other). "
+        "Ignored for other orders.",
+    )
+    remark = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Sent to 1688 with a 1688 order; kept in the order's notes.",
+    )
 
 
 class ReceiveLineInputSerializer(serializers.Serializer):

@@ -19,6 +19,8 @@ urlpatterns = [
         name="po-action",
     ),
     path("receive/", receiving.receive, name="receive"),
+    path("receipts/<int:pk>/", receiving.receipt_detail, name="receipt-detail"),
+    path("receipts/<int:pk>/labels.pdf", receiving.receipt_labels, name="receipt-labels"),
     path("suppliers/", suppliers.supplier_list, name="supplier-list"),
     path("suppliers/new/", suppliers.supplier_create, name="supplier-create"),
     path("suppliers/<int:pk>/", suppliers.supplier_detail, name="supplier-detail"),

@@ -1,5 +1,6 @@
-"""A client for the 1688 Open Platform (buyer side): products, order preview and creation,
-buyer-view order detail and logistics. Pure Python + httpx; it holds no database state.
+"""A client for the 1688 Open Platform (buyer side): products, order preview, creation and
+cancellation, buyer-view order detail and logistics. Pure Python + httpx; it holds no database
+state.
 
 Protocol
     Every call is ``POST {base}/param2/1/{namespace}/{api}/{appKey}`` with a form body: the
@@ -44,6 +45,12 @@ Buying once
     found; only when it is not there is the same body, with the same ``outOrderId``, sent
     again. A "duplicate" refusal is resolved the same way.
 
+Cancelling
+    ``cancel_order`` closes an order that still waits for the buyer's payment; after payment
+    1688 refuses (the buyer asks for a refund on 1688 instead) and its refusal is raised in its
+    words. A cancel left unanswered is never resent blindly nor taken for done: buyerView
+    says whether the order is closed (``cancel``/``terminated``).
+
 APIs (confidence)
     - ``com.alibaba.product:alibaba.cross.productInfo`` (high: doc page + SDKs). Chosen over
       ``alibaba.product.get``, which reads the *seller's* own offers. It needs a distribution
@@ -59,6 +66,19 @@ APIs (confidence)
       ``alibaba.trade.getLogisticsTraceInfo.buyerView`` (high: doc pages + official samples).
     - ``system.oauth2:getToken`` with a refresh token (medium: community docs; some use the
       ``openapi/http/1/...`` protocol path instead of ``param2``).
+    - ``com.alibaba.trade:alibaba.trade.cancel`` (medium-high). Confirmed by SDK classes
+      generated from the official SDK (PHP ``AlibabaTradeCancelParam``/``Result`` in
+      chatugpt/keyi1688 and Is4ngle's alibaba-open; the Python ``aop`` class citing
+      ``open.1688.com/api/api.htm?ns=com.alibaba.trade&n=alibaba.trade.cancel&v=1``) and by
+      integrations (a Go client, a C# one, a Java sample, the dajisaas proxy docs): params
+      ``webSite`` ("1688"), ``tradeID`` (Long, spelt with a capital ID), ``cancelReason`` =
+      ``buyerCancel`` | ``sellerGoodsLack`` | ``other``, ``remark``; answer ``{success,
+      errorCode, errorMessage}``; "1688 can cancel unpaid orders"; closing an order less than
+      10 s after its creation fails with ``CLOSE_ORDER_TOO_FAST``. Not confirmed: whether
+      ``remark`` is required (the generated classes mark every field required, result fields
+      too; the Go, C# and Java integrations send none when empty, so we do the same), its
+      length limit, and the code and words 1688 uses to refuse a paid order (no public
+      sample: the fixtures' refusal is made up in the documented shape).
 """
 
 from purchasing.alibaba1688.client import (
@@ -67,6 +87,7 @@ from purchasing.alibaba1688.client import (
     DEFAULT_TIMEOUT,
     DUPLICATE_PATTERN,
     MAX_ERROR_BODY,
+    MAX_REMARK,
     NOT_SENT,
     PUSH_BATCH,
     RATE_LIMIT_PATTERN,
@@ -114,9 +135,11 @@ from purchasing.alibaba1688.readers import (
     yuan,
 )
 from purchasing.alibaba1688.types import (
+    CANCELLED_STATUSES,
     GET_TOKEN,
     LOGISTICS_INFOS,
     LOGISTICS_TRACE,
+    ORDER_CANCEL,
     ORDER_CREATE,
     ORDER_DETAIL,
     ORDER_LIST,
@@ -124,6 +147,8 @@ from purchasing.alibaba1688.types import (
     PRODUCT_INFO,
     PRODUCT_PUSH,
     Api,
+    CancelledOrder,
+    CancelReason,
     CargoLine,
     DeliveryAddress,
     FailedOffer,
@@ -148,9 +173,12 @@ __all__ = [
     "Alibaba1688Timeout",
     "Alibaba1688TokenExpired",
     "Api",
+    "CANCELLED_STATUSES",
     "CENT",
     "CHINA_TZ",
     "CODE_KEYS",
+    "CancelReason",
+    "CancelledOrder",
     "CargoLine",
     "Client",
     "DEFAULT_BASE_URL",
@@ -165,9 +193,11 @@ __all__ = [
     "LogisticsBill",
     "LogisticsTrace",
     "MAX_ERROR_BODY",
+    "MAX_REMARK",
     "MESSAGE_KEYS",
     "NOT_SENT",
     "OK_CODES",
+    "ORDER_CANCEL",
     "ORDER_CREATE",
     "ORDER_DETAIL",
     "ORDER_LIST",

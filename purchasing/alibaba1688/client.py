@@ -40,9 +40,11 @@ from purchasing.alibaba1688.readers import (
     traces_from,
 )
 from purchasing.alibaba1688.types import (
+    CANCELLED_STATUSES,
     GET_TOKEN,
     LOGISTICS_INFOS,
     LOGISTICS_TRACE,
+    ORDER_CANCEL,
     ORDER_CREATE,
     ORDER_DETAIL,
     ORDER_LIST,
@@ -50,6 +52,8 @@ from purchasing.alibaba1688.types import (
     PRODUCT_INFO,
     PRODUCT_PUSH,
     Api,
+    CancelledOrder,
+    CancelReason,
     CargoLine,
     DeliveryAddress,
     LogisticsBill,
@@ -69,6 +73,8 @@ MAX_ERROR_BODY = 2000
 # Refresh this long before the stored expiry rather than meet the gateway's refusal.
 TOKEN_MARGIN = timedelta(minutes=5)
 PUSH_BATCH = 20  # syncProductListPushed takes at most 20 ids
+# No documented limit for the cancel ``remark``; create's ``message`` takes 500.
+MAX_REMARK = 500
 # How 1688 words errors; matched case-insensitively against its code and message.
 TOKEN_EXPIRED_CODES = frozenset({"401"})
 TOKEN_EXPIRED_PATTERN = re.compile(
@@ -376,6 +382,72 @@ class Client:
         if logistics_id:
             params["logisticsId"] = logistics_id
         return traces_from(self.call(LOGISTICS_TRACE, params))
+
+    def cancel_order(
+        self, order_id: str, reason: str = CancelReason.BUYER_CANCEL, remark: str = ""
+    ) -> CancelledOrder:
+        """Cancel an order on 1688 (``alibaba.trade.cancel``); 1688 cancels only orders still
+        waiting for the buyer's payment and answers anything else with its own refusal, raised
+        as ``Alibaba1688Error`` in its words.
+
+        ``tradeID`` goes as the exact digits (ids pass 2^53), ``cancelReason`` is one of
+        ``CancelReason``, ``remark`` is sent only when given. A cancel that may have reached
+        1688 unanswered (a timeout after the request left, a 5xx, an unreadable answer) is
+        neither resent nor taken for a success: the order's buyerView says whether it is
+        closed. Closed: the cancel is returned as ``recovered``. Still open: an error saying it
+        is not cancelled. The lookup failing too: the first error, still ``maybe_processed``.
+        """
+        order_id = text(order_id)
+        if not order_id.isdigit():
+            raise Alibaba1688Error(
+                _("%(id)s is not a 1688 order id (digits only).") % {"id": order_id or "—"},
+                code="invalid_request",
+                api=ORDER_CANCEL.name,
+            )
+        if reason not in set(CancelReason):
+            raise Alibaba1688Error(
+                _("1688 takes one of these reasons to cancel: %(reasons)s.")
+                % {"reasons": ", ".join(CancelReason)},
+                code="invalid_request",
+                api=ORDER_CANCEL.name,
+            )
+        params = {"webSite": WEBSITE, "tradeID": order_id, "cancelReason": str(reason)}
+        if text(remark):
+            params["remark"] = text(remark)[:MAX_REMARK]
+        try:
+            self.call(ORDER_CANCEL, params, unsafe=True)
+        except Alibaba1688AuthError:
+            raise
+        except Alibaba1688Error as exc:
+            if not exc.maybe_processed:
+                raise
+            self.sleep(self.backoff(1))  # give 1688 a moment to show what it did
+            try:
+                detail = self.order_detail(order_id)
+            except Alibaba1688Error as lookup_error:
+                raise exc from lookup_error  # the order may be cancelled: say so, not the lookup
+            if detail.status.lower() in CANCELLED_STATUSES:
+                logger.info(
+                    "1688 order %s is %s after an unanswered cancel", order_id, detail.status
+                )
+                return CancelledOrder(order_id=order_id, status=detail.status, recovered=True)
+            raise type(exc)(
+                _(
+                    "Order %(id)s is not cancelled: 1688 did not confirm the cancel "
+                    "(%(error)s) and still shows the order as %(status)s. Try again."
+                )
+                % {
+                    "id": order_id,
+                    "error": exc.message.rstrip("。. "),
+                    "status": detail.status or "—",
+                },
+                code=exc.code,
+                retryable=True,
+                status=exc.status,
+                body=exc.body,
+                api=ORDER_CANCEL.name,
+            ) from exc
+        return CancelledOrder(order_id=order_id, status="cancel")
 
     # ------------------------------------------------------------------------ tokens
     def refresh_access_token(self) -> str:

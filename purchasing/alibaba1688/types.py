@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 
@@ -29,7 +30,20 @@ ORDER_DETAIL = Api("com.alibaba.trade", "alibaba.trade.get.buyerView")
 ORDER_LIST = Api("com.alibaba.trade", "alibaba.trade.getBuyerOrderList")
 LOGISTICS_INFOS = Api("com.alibaba.logistics", "alibaba.trade.getLogisticsInfos.buyerView")
 LOGISTICS_TRACE = Api("com.alibaba.logistics", "alibaba.trade.getLogisticsTraceInfo.buyerView")
+ORDER_CANCEL = Api("com.alibaba.trade", "alibaba.trade.cancel")
 GET_TOKEN = Api("system.oauth2", "getToken")
+
+# buyerView ``baseInfo.status`` of an order that is closed: cancelled by either side, or
+# closed by 1688 (unpaid for too long, refunded in full before shipping).
+CANCELLED_STATUSES = frozenset({"cancel", "terminated"})
+
+
+class CancelReason(StrEnum):
+    """``cancelReason`` of ``alibaba.trade.cancel``: the three documented codes."""
+
+    BUYER_CANCEL = "buyerCancel"  # 买家取消订单
+    SELLER_GOODS_LACK = "sellerGoodsLack"  # 卖家库存不足
+    OTHER = "other"  # 其它
 
 
 # ------------------------------------------------------------------------------- inputs
@@ -178,6 +192,13 @@ class PlacedOrder:
     other_order_ids: tuple[str, ...] = ()  # when 1688 split the order
     failed_offers: tuple[FailedOffer, ...] = ()
     recovered: bool = False  # found by ``outOrderId`` after an unanswered create
+
+
+@dataclass(frozen=True)
+class CancelledOrder:
+    order_id: str
+    status: str  # 1688's status now: "cancel" after a confirmed cancel
+    recovered: bool = False  # the cancel went unanswered and buyerView showed the order closed
 
 
 @dataclass(frozen=True)

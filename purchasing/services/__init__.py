@@ -1,5 +1,6 @@
 """Every write of the purchasing app, one module per concern; import from here."""
 
+from purchasing.services.cancelling import po_cancel_on_1688
 from purchasing.services.orders import (
     DraftLine,
     PurchaseError,
@@ -49,6 +50,7 @@ __all__ = [
     "payables",
     "po_amount",
     "po_cancel",
+    "po_cancel_on_1688",
     "po_close",
     "po_create",
     "po_mark_paid",

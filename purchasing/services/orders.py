@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from erp.errors import ServiceError
 from erp.models import User
+from purchasing.alibaba1688 import CancelReason
 from purchasing.models import (
     PurchaseOrder,
     PurchaseOrderLine,
@@ -184,20 +185,44 @@ def po_mark_shipped(
     return po
 
 
-@transaction.atomic
-def po_cancel(*, po: PurchaseOrder) -> PurchaseOrder:
-    """Cancel before anything arrived. A 1688 order must be cancelled on 1688 too; the sync
-    reads its state back."""
-    po = _locked(po)
-    _require(
-        po,
-        [PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.ORDERED, PurchaseOrderStatus.PAID],
-        _("%(number)s is %(status)s: it can no longer be cancelled."),
+def po_cancel(
+    *, po: PurchaseOrder, reason: str = "", remark: str = "", user: User | None = None
+) -> PurchaseOrder:
+    """Cancel before anything arrived.
+
+    A PO placed on 1688 (it has a 1688 order id) is cancelled on 1688 first, with ``reason``
+    (a 1688 reason code; "buyerCancel" when empty) and ``remark``: 1688 cancels only unpaid
+    orders, and when it refuses nothing changes here (``cancelling.po_cancel_on_1688``). That
+    call happens outside any transaction. Any other PO is cancelled here; ``reason`` does not
+    apply and a ``remark`` goes into its notes.
+    """
+    with transaction.atomic():
+        po = _locked(po)
+        _require(
+            po,
+            [PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.ORDERED, PurchaseOrderStatus.PAID],
+            _("%(number)s is %(status)s: it can no longer be cancelled."),
+        )
+        if not po.platform_order_id:
+            po.status = PurchaseOrderStatus.CANCELLED
+            po.closed_at = timezone.now()
+            fields = ["status", "closed_at"]
+            if remark.strip():
+                note = _("%(when)s: cancelled by %(user)s: %(remark)s") % {
+                    "when": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+                    "user": user if user is not None and user.is_authenticated else "—",
+                    "remark": remark.strip(),
+                }
+                po.notes = f"{po.notes.rstrip()}\n{note}" if po.notes.strip() else note
+                fields.append("notes")
+            po.save(update_fields=fields)
+            return po
+    # Imported here: platform builds on this module (PurchaseError, the PO rules).
+    from purchasing.services.cancelling import po_cancel_on_1688
+
+    return po_cancel_on_1688(
+        po=po, reason=reason or CancelReason.BUYER_CANCEL, remark=remark, user=user
     )
-    po.status = PurchaseOrderStatus.CANCELLED
-    po.closed_at = timezone.now()
-    po.save(update_fields=["status", "closed_at"])
-    return po
 
 
 @transaction.atomic

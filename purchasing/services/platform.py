@@ -1,5 +1,5 @@
 """The 1688 side of purchasing: offers filled from the product API, purchase orders placed on
-1688 and kept in sync with it.
+1688 and kept in sync with it (cancelling them on 1688 is ``purchasing.services.cancelling``).
 
 Clients
     ``account_client(account)`` builds a ``purchasing.alibaba1688.Client`` for a buyer account;
@@ -46,6 +46,7 @@ Status mapping (``po_sync``; 1688's ``baseInfo.status`` → ours; never backward
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -57,11 +58,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from erp.models import Company, User
 from purchasing.alibaba1688 import (
+    CANCELLED_STATUSES,
     Alibaba1688AuthError,
     Alibaba1688Error,
+    CancelReason,
     CargoLine,
     Client,
     DeliveryAddress,
@@ -81,6 +85,8 @@ from purchasing.models import (
 from purchasing.services.orders import PurchaseError
 from warehouse.models import Warehouse
 
+logger = logging.getLogger(__name__)
+
 # Test and stand-in hooks (see the module docstring); production leaves them alone.
 TRANSPORT: httpx.BaseTransport | None = None
 CLIENT_OPTIONS: dict[str, Any] = {}
@@ -94,7 +100,16 @@ SHIPPED_STATES = frozenset(
     {"waitlogisticstakein", "waitbuyerreceive", "waitbuyersign", "signinsuccess"}
 )
 DONE_STATES = frozenset({"confirm_goods", "success"})
-CANCELLED_STATES = frozenset({"cancel", "terminated"})
+CANCELLED_STATES = CANCELLED_STATUSES
+# Once paid, a 1688 order is refunded on 1688, not cancelled.
+REFUND_ONLY_STATES = PAID_STATES | SHIPPED_STATES | DONE_STATES
+CANCEL_REASON_CHOICES = (
+    (CancelReason.BUYER_CANCEL.value, gettext_lazy("We no longer need it")),
+    (CancelReason.SELLER_GOODS_LACK.value, gettext_lazy("The supplier is out of stock")),
+    (CancelReason.OTHER.value, gettext_lazy("Other reason")),
+)
+# POs that may be cancelled on 1688 (a draft has no 1688 order).
+CANCELLABLE_ON_1688 = (PurchaseOrderStatus.ORDERED, PurchaseOrderStatus.PAID)
 # The order of our states, to never move a PO backwards.
 PROGRESS = {
     PurchaseOrderStatus.DRAFT: 0,
@@ -576,21 +591,26 @@ def _apply(po: PurchaseOrder, detail: OrderDetail, bill: LogisticsBill | None) -
         tracking()
     elif status in DONE_STATES:
         tracking()
-    elif status in CANCELLED_STATES and po.status not in (
-        PurchaseOrderStatus.CANCELLED,
-        PurchaseOrderStatus.CLOSED,
-    ):
-        received = any(line.received_qty or line.rejected_qty for line in po.lines.all())
-        if received:
-            po.platform_error = _(
-                "1688 says the order is cancelled, but goods were received: settle it with "
-                "the supplier, then close the purchase order."
-            )
-        else:
-            po.status = PurchaseOrderStatus.CANCELLED
-            po.closed_at = now
-            fields.extend(["status", "closed_at"])
+    elif status in CANCELLED_STATES:
+        fields.extend(apply_cancelled(po, now))
     return list(dict.fromkeys(fields))
+
+
+def apply_cancelled(po: PurchaseOrder, now: datetime) -> list[str]:
+    """1688 closed the order of ``po``: cancel the PO when nothing was received, else keep its
+    state and say why in ``platform_error`` (the goods are settled by hand). Returns the
+    fields changed; a cancelled or closed PO is left alone."""
+    if po.status in (PurchaseOrderStatus.CANCELLED, PurchaseOrderStatus.CLOSED):
+        return []
+    if any(line.received_qty or line.rejected_qty for line in po.lines.all()):
+        po.platform_error = _(
+            "1688 says the order is cancelled, but goods were received: settle it with "
+            "the supplier, then close the purchase order."
+        )
+        return ["platform_error"]
+    po.status = PurchaseOrderStatus.CANCELLED
+    po.closed_at = now
+    return ["status", "closed_at"]
 
 
 def po_sync(*, po: PurchaseOrder, client: Client | None = None) -> PurchaseOrder:

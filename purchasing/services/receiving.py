@@ -7,23 +7,28 @@ unit as the rest will), converted to the base currency at the rate of the receip
 Stock goes in as ``warehouse.services.stock_receive`` puts it (the same locks, moving-average
 cost and ledger moves), set-based for all lines at once, and is announced after the commit,
 so out-of-stock orders are allocated, oldest first.
+
+Each receipt then prints its SKU labels (``receipt_labels_pdf``): one per accepted unit, to
+stick on the goods as they are shelved.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import connection, transaction
-from django.db.models import IntegerField, Sum
+from django.db.models import IntegerField, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from erp.models import User
 from erp.money import rate_to_base
+from purchasing.filters import scope_purchase_orders
 from purchasing.models import (
     RECEIVABLE_PO_STATES,
     CostBasis,
@@ -35,6 +40,7 @@ from purchasing.models import (
     SupplierReturn,
 )
 from purchasing.services.orders import PurchaseError
+from warehouse.labels import MAX_COPIES, MAX_LABELS, LabelPrintError, sku_labels_pdf
 from warehouse.models import Location, Sku, StockLevel, StockMove
 from warehouse.signals import stock_available
 
@@ -311,3 +317,109 @@ def _put_away(
     StockMove.objects.bulk_create(moves)
     announced = frozenset(sku_ids)
     transaction.on_commit(lambda: stock_available.send(sender=StockLevel, sku_ids=announced))
+
+
+# ---------------------------------------------------------------------------- labels
+
+
+def receipt_queryset(*, user: User) -> QuerySet[Receipt]:
+    """Receipts of the purchase orders ``user`` sees (another warehouse's receipt is not
+    found), with their order, its supplier and warehouse, in one query."""
+    return (
+        Receipt.objects.filter(
+            purchase_order__in=scope_purchase_orders(PurchaseOrder.objects.all(), user)
+        )
+        .select_related("purchase_order__supplier", "purchase_order__warehouse", "received_by")
+        .order_by("-received_at", "-pk")
+    )
+
+
+def receipt_label_items(*, receipt: Receipt) -> list[tuple[Sku, int]]:
+    """What was put away on ``receipt``, as the labels it needs (``label_items``)."""
+    return label_items(
+        ReceiptLine.objects.filter(receipt=receipt).select_related("po_line__sku").order_by("pk")
+    )
+
+
+def label_items(lines: Iterable[ReceiptLine]) -> list[tuple[Sku, int]]:
+    """Receipt ``lines`` (with ``po_line__sku``) as labels: each SKU with its accepted
+    units, in line order (the order it was shelved in), a SKU on two lines once. Rejected
+    units go back to the supplier unshelved, so they get no label; a bundle holds no stock of
+    its own (receiving refuses it), so it never gets one either."""
+    counts: dict[int, int] = {}
+    skus: dict[int, Sku] = {}
+    for line in lines:
+        sku = line.po_line.sku
+        if line.accepted <= 0 or sku.is_bundle:
+            continue
+        skus.setdefault(sku.pk, sku)
+        counts[sku.pk] = counts.get(sku.pk, 0) + line.accepted
+    return [(skus[pk], count) for pk, count in counts.items()]
+
+
+def label_parts(total: int) -> list[tuple[int, int, int]]:
+    """The parts ``total`` labels print in, at most ``MAX_LABELS`` each (one PDF is what a
+    label printer takes in one go): (part, first label, last label), counted from 1."""
+    return [
+        (number, start + 1, min(total, start + MAX_LABELS))
+        for number, start in enumerate(range(0, total, MAX_LABELS), start=1)
+    ]
+
+
+def _label_slice(items: Sequence[tuple[Sku, int]], start: int, stop: int) -> list[tuple[Sku, int]]:
+    """The labels ``start`` to ``stop`` (0-based, end excluded) of ``items``, as runs of at
+    most ``MAX_COPIES`` copies (the renderer's limit per item; one SKU's 1,500 units are two
+    runs of the same label)."""
+    runs = []
+    position = 0
+    for sku, copies in items:
+        first, last = max(start, position), min(stop, position + copies)
+        position += copies
+        left = last - first
+        while left > 0:
+            take = min(left, MAX_COPIES)
+            runs.append((sku, take))
+            left -= take
+    return runs
+
+
+def receipt_labels_pdf(
+    *, receipt: Receipt, size: str = "50x30", code: str = "code", part: int | None = None
+) -> bytes:
+    """The SKU labels of ``receipt``: one PDF, each received SKU's label repeated by its
+    accepted units (``receipt_label_items``), for the shelf the goods went on.
+
+    A receipt of more than ``MAX_LABELS`` units prints in parts of that many (``part`` from
+    1): one PDF is what a label printer takes in one go. Raises ``LabelPrintError`` (a
+    message for the user) when nothing was accepted, for a big receipt without a part or a
+    part that does not exist, and as ``sku_labels_pdf`` does for an unknown size or barcode
+    content, or a code that cannot be a barcode on this label."""
+    items = receipt_label_items(receipt=receipt)
+    total = sum(copies for _sku, copies in items)
+    if not total:
+        raise LabelPrintError(
+            _("Nothing to label on %(receipt)s: no unit was accepted into stock.")
+            % {"receipt": receipt.number}
+        )
+    parts = len(label_parts(total))
+    if part is None and parts > 1:
+        raise LabelPrintError(
+            _(
+                "%(receipt)s has %(count)d labels, more than %(max)d at a time: print it in "
+                "%(parts)d parts."
+            )
+            % {"receipt": receipt.number, "count": total, "max": MAX_LABELS, "parts": parts}
+        )
+    part = part or 1
+    if not 1 <= part <= parts:
+        raise LabelPrintError(
+            ngettext(
+                "%(receipt)s prints in %(parts)d part: there is no part %(part)d.",
+                "%(receipt)s prints in %(parts)d parts: there is no part %(part)d.",
+                parts,
+            )
+            % {"receipt": receipt.number, "parts": parts, "part": part}
+        )
+    start = (part - 1) * MAX_LABELS
+    runs = _label_slice(items, start, min(total, start + MAX_LABELS))
+    return sku_labels_pdf(items=runs, size=size, code=code)

@@ -46,7 +46,7 @@ from purchasing.services.orders import (
     po_update,
 )
 from purchasing.services.payables import po_amount
-from purchasing.services.platform import po_place_on_1688, po_sync
+from purchasing.services.platform import CANCEL_REASON_CHOICES, po_place_on_1688, po_sync
 from purchasing.views.common import download, page_of, render_list
 from warehouse.models import Sku
 from warehouse.selectors import warehouse_queryset
@@ -419,6 +419,7 @@ def po_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline": _timeline(po),
             "actions": actions,
             "any_action": any(actions.values()),
+            "cancel_reasons": CANCEL_REASON_CHOICES,
             "shipped_form": ShippedForm(
                 initial={
                     "tracking_company": po.tracking_company,
@@ -483,8 +484,19 @@ def po_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
                 "status": po.platform_status,
             }
         elif action == "cancel":
-            po = po_cancel(po=po)
-            text = _("%(number)s cancelled.") % {"number": po.number}
+            reason = request.POST.get("reason", "")
+            if reason and reason not in dict(CANCEL_REASON_CHOICES):
+                raise PurchaseError(_("Choose why the order is cancelled."))
+            po = po_cancel(
+                po=po, reason=reason, remark=request.POST.get("remark", "")[:200], user=request.user
+            )
+            if po.platform_order_id:
+                text = _("%(number)s cancelled on 1688 (order %(id)s).") % {
+                    "number": po.number,
+                    "id": po.platform_order_id,
+                }
+            else:
+                text = _("%(number)s cancelled.") % {"number": po.number}
         else:
             po = po_close(po=po)
             text = _("%(number)s closed.") % {"number": po.number}

@@ -1,6 +1,10 @@
 """What is owed to suppliers: per supplier the owed, paid and open balance aged by due date
 (not yet due, 1–30, 31–60, 61–90, over 90 days), the dues behind it, a form to record a
-payment (partial payments and prepayments allowed) and XLSX / CSV exports."""
+payment (partial payments and prepayments allowed) and XLSX / CSV exports.
+
+A user limited to some warehouses sees, on the page and in the exports, only the dues of the
+purchase orders of those warehouses and the payments naming them (``payables`` says why
+payments naming no order are left out)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,6 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from erp.models import User
+from erp.scopes import sees_all_warehouses
 from purchasing.documents import EXPORT_TYPES, bucket_labels, payables_export
 from purchasing.filters import scope_purchase_orders
 from purchasing.forms import PaymentForm
@@ -33,9 +40,21 @@ def _as_of(request: HttpRequest) -> date:
         return timezone.localdate()
 
 
+def _payments(user: User) -> QuerySet[SupplierPayment]:
+    """The payments ``user`` may list: all of them for a user who sees every warehouse; else
+    those naming a purchase order of the user's warehouses (a payment naming none belongs to
+    the supplier, not to a warehouse: see ``payables``)."""
+    payments = SupplierPayment.objects.select_related("supplier", "purchase_order")
+    if not sees_all_warehouses(user):
+        payments = payments.filter(
+            purchase_order__in=scope_purchase_orders(PurchaseOrder.objects.all(), user)
+        )
+    return payments.order_by("-paid_on", "-pk")
+
+
 def _context(request: HttpRequest, form: PaymentForm | None = None) -> dict:
     as_of = _as_of(request)
-    balances = payables(as_of=as_of)
+    balances = payables(as_of=as_of, user=request.user)
     labels = bucket_labels()
     totals = {
         "owed": sum((b.owed for b in balances), ZERO),
@@ -52,9 +71,8 @@ def _context(request: HttpRequest, form: PaymentForm | None = None) -> dict:
         "balances": balances,
         "bucket_labels": [labels[key] for key in BUCKETS],
         "totals": totals,
-        "payments": SupplierPayment.objects.select_related("supplier", "purchase_order").order_by(
-            "-paid_on", "-pk"
-        )[:RECENT_PAYMENTS],
+        "payments": _payments(request.user)[:RECENT_PAYMENTS],
+        "scoped": not sees_all_warehouses(request.user),
         "form": form
         or PaymentForm(
             initial={"paid_on": timezone.localdate(), "supplier": request.GET.get("supplier")},
@@ -77,7 +95,7 @@ def payables_download(request: HttpRequest) -> HttpResponse:
     if fmt not in EXPORT_TYPES:
         raise Http404
     as_of = _as_of(request)
-    data = payables_export(payables(as_of=as_of), fmt=fmt, as_of=as_of)
+    data = payables_export(payables(as_of=as_of, user=request.user), fmt=fmt, as_of=as_of)
     return download(data, EXPORT_TYPES[fmt], f"payables-{as_of.isoformat()}.{fmt}")
 
 

@@ -7,6 +7,10 @@ Keyboard first: the search field has the focus; then "bin for every line" (scan 
 line's bin is filled with it); then per line the accepted quantity and its bin, where Enter
 (a scanner's too) moves to the next field (``data-enter-next``) and never sends the form
 half-filled. Rejections (quantity and reason) are a QC table below, reached with Tab.
+
+A checked-in delivery lands on its receipt's page, whose Print button (focused) gives the SKU
+labels of what was accepted, one per unit, as one PDF; the order's page links every receipt
+there later.
 """
 
 from __future__ import annotations
@@ -17,21 +21,33 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET
 
 from purchasing.filters import scope_purchase_orders
+from purchasing.forms import ReceiptLabelForm
 from purchasing.models import (
     RECEIVABLE_PO_STATES,
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderStatus,
+    Receipt,
 )
 from purchasing.services.orders import PurchaseError
-from purchasing.services.receiving import ReceiveLine, po_receive
+from purchasing.services.receiving import (
+    ReceiveLine,
+    label_items,
+    label_parts,
+    po_receive,
+    receipt_labels_pdf,
+    receipt_queryset,
+)
+from purchasing.views.common import download
+from warehouse.labels import LabelPrintError
 from warehouse.models import Location
 
 MAX_MATCHES = 20
@@ -232,6 +248,81 @@ def receive(request: HttpRequest) -> HttpResponse:
         "status": PurchaseOrderStatus(po.status).label.lower(),
     }
     messages.success(request, text)
+    if request.user.has_perm("purchasing.view_receipt"):
+        return redirect("purchasing:receipt-detail", pk=receipt.pk)  # print its labels there
     if po.status in RECEIVABLE_PO_STATES:
         return redirect(reverse("purchasing:receive") + "?" + urlencode({"po": po.number}))
     return redirect("purchasing:po-detail", pk=po.pk)
+
+
+# ---------------------------------------------------------------------------- receipts
+
+LABEL_SETTINGS = "receipt_labels"  # the session key of the station's last label settings
+
+
+def _receipt(request: HttpRequest, pk: int) -> Receipt:
+    return get_object_or_404(receipt_queryset(user=request.user), pk=pk)
+
+
+@require_GET
+@permission_required("purchasing.view_receipt", raise_exception=True)
+def receipt_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One receipt: what went into which bin, what was rejected, and its SKU labels to print
+    (one per accepted unit). The receiving page lands here after a delivery is checked in:
+    the Print button has the focus, so Enter prints with the station's last label settings;
+    from here the rest of the order is received, or the next delivery scanned."""
+    receipt = _receipt(request, pk)
+    po = receipt.purchase_order
+    lines = list(
+        receipt.lines.select_related("po_line__sku", "location").order_by("pk")  # one query
+    )
+    items = label_items(lines)
+    total = sum(copies for _sku, copies in items)
+    parts = label_parts(total)
+    initial = {"size": "50x30", "code": "code", **request.session.get(LABEL_SETTINGS, {})}
+    return render(
+        request,
+        "purchasing/receipt.html",
+        {
+            "nav": "receive",
+            "receipt": receipt,
+            "po": po,
+            "lines": lines,
+            "accepted": sum(line.accepted for line in lines),
+            "rejected": sum(line.rejected for line in lines),
+            "label_count": total,
+            "parts": parts if len(parts) > 1 else [],
+            "label_form": ReceiptLabelForm(initial=initial, auto_id="labels-%s"),
+            "can_receive": po.status in RECEIVABLE_PO_STATES
+            and request.user.has_perm("purchasing.receive_purchaseorder"),
+        },
+    )
+
+
+@require_GET
+@permission_required("purchasing.view_receipt", raise_exception=True)
+def receipt_labels(request: HttpRequest, pk: int) -> HttpResponse:
+    """The receipt's SKU labels as one PDF (``?size=50x30&code=code&part=1``), shown in the
+    browser to print; a request that cannot be printed gets a page saying why (400)."""
+    receipt = _receipt(request, pk)
+    form = ReceiptLabelForm(request.GET)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            pdf = receipt_labels_pdf(
+                receipt=receipt, size=data["size"], code=data["code"], part=data["part"]
+            )
+        except LabelPrintError as error:
+            form.add_error(None, str(error))
+        else:
+            request.session[LABEL_SETTINGS] = {"size": data["size"], "code": data["code"]}
+            part = f"-{data['part']}" if data["part"] else ""
+            return download(
+                pdf, "application/pdf", f"{receipt.number}{part}-labels.pdf", inline=True
+            )
+    return render(
+        request,
+        "purchasing/receipt_label_error.html",
+        {"nav": "receive", "form": form, "receipt": receipt},
+        status=400,
+    )

@@ -63,8 +63,8 @@ class GatewayStandIn:
                 self.end_headers()
                 self.wfile.write(content)
 
-            def log_message(self, *args):  # quiet
-                pass
+            def log_message(self, *args):
+                """Quiet: the test output is not the place for request lines."""
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]

@@ -3,8 +3,9 @@
 It keeps products and orders in memory, checks the app key, the access token and the
 ``_aop_signature`` of every call (with its own copy of the documented algorithm), and answers
 in the documented shapes: sums in fen from preview and create, amounts in yuan from the order
-calls, order ids above 2^53 as bare JSON numbers beside ``idOfStr``. Service and e2e tests can
-reuse it:
+calls, order ids above 2^53 as bare JSON numbers beside ``idOfStr``. Like 1688 it cancels only
+an order still waiting for payment (``alibaba.trade.cancel``) and refuses the rest in its
+words. Service and e2e tests can reuse it:
 
     gateway = FakeGateway.seeded()
     client = Client(app_key=gateway.app_key, app_secret=gateway.app_secret,
@@ -32,9 +33,12 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from purchasing.alibaba1688 import Client
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "1688"
 CHINA = timezone(timedelta(hours=8))
 FIRST_ORDER_ID = 3_000_000_000_000_000_001  # above 2^53: a float would round it
+CANCEL_REASONS = frozenset({"buyerCancel", "sellerGoodsLack", "other"})
 
 
 def fixture(name: str) -> dict:
@@ -227,6 +231,7 @@ class FakeGateway:
             "alibaba.trade.getBuyerOrderList": self.order_list,
             "alibaba.trade.getLogisticsInfos.buyerView": self.logistics_infos,
             "alibaba.trade.getLogisticsTraceInfo.buyerView": self.logistics_trace,
+            "alibaba.trade.cancel": self.cancel,
         }.get(api)
         if handler is None:
             return answer({"error_code": "gw.ApiNotFound", "error_message": api}, 400)
@@ -454,6 +459,45 @@ class FakeGateway:
             listed.append({**trade, "baseInfo": base})
         return answer({"result": listed, "totalRecord": len(trades)})
 
+    def cancel(self, form: dict) -> httpx.Response:
+        """``alibaba.trade.cancel``: an unpaid order becomes ``cancel``; a paid one is refused
+        (the buyer must ask for a refund), as is one already closed."""
+        trade = self.orders.get(form.get("tradeID", ""))
+        if trade is None or form.get("webSite") != "1688":
+            return answer(
+                {
+                    "success": False,
+                    "errorCode": "ORDER_NOT_EXIST",
+                    "errorMessage": "订单不存在或您没有权限操作该订单",
+                }
+            )
+        if form.get("cancelReason") not in CANCEL_REASONS:
+            return answer(
+                {
+                    "success": False,
+                    "errorCode": "PARAM_ERROR",
+                    "errorMessage": "cancelReason参数不合法",
+                }
+            )
+        base = trade["baseInfo"]
+        if base["status"] in ("cancel", "terminated"):
+            return answer(
+                {
+                    "success": False,
+                    "errorCode": "ORDER_STATUS_NOT_SUPPORT_CANCEL",
+                    "errorMessage": "交易已关闭，无需取消",
+                }
+            )
+        if base["status"] != "waitbuyerpay":
+            return answer(fixture("cancel_order_refused.json"))
+        base["status"] = "cancel"
+        base["closeReason"] = form["cancelReason"]
+        base["closeRemark"] = form.get("remark", "")
+        base["modifyTime"] = stamp(self.now)
+        for item in trade["productItems"]:
+            item["status"] = "cancel"
+        return answer(fixture("cancel_order.json"))
+
     def logistics_infos(self, form: dict) -> httpx.Response:
         trade = self.orders.get(form.get("orderId", ""))
         if trade is None:
@@ -485,3 +529,42 @@ class FakeGateway:
                 }
             )
         return answer({"success": True, "logisticsTrace": traces})
+
+
+def form_of(request: httpx.Request) -> list[tuple[str, str]]:
+    return parse_qsl(request.content.decode("utf-8"), keep_blank_values=True)
+
+
+class Recorder:
+    """A MockTransport handler answering each request with the next scripted response."""
+
+    def __init__(self, *responses):
+        self.responses = list(responses)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        action = self.responses.pop(0)
+        if callable(action):
+            return action(request, dict(form_of(request)))
+        return action
+
+
+# A client on a scripted transport, for the client-level tests.
+BASE = "https://gw.test/openapi"
+KEY, SECRET, TOKEN = "7654321", "caravan-test-secret", "tok-7a1c0e2f"
+NOW = 1740823200.0  # 2025-03-01 10:00:00 UTC
+
+
+def client_for(handler, sleeps: list[float] | None = None, **kwargs) -> Client:
+    options = {
+        "app_key": KEY,
+        "app_secret": SECRET,
+        "access_token": TOKEN,
+        "refresh_token": "rt-5d0c91",
+        "base_url": BASE,
+        "transport": httpx.MockTransport(handler),
+        "sleep": (sleeps if sleeps is not None else []).append,
+        "clock": lambda: NOW,
+    }
+    return Client(**{**options, **kwargs})

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -29,8 +28,16 @@ from purchasing.alibaba1688 import (
     sign,
 )
 from tests.purchasing.fake_gateway import (
+    BASE,
+    KEY,
+    NOW,
+    SECRET,
+    TOKEN,
     FakeGateway,
+    Recorder,
     answer,
+    client_for,
+    form_of,
     processed_then_502,
     processed_then_timeout,
     timeout,
@@ -44,9 +51,6 @@ def english():
 
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "1688"
-BASE = "https://gw.test/openapi"
-KEY, SECRET, TOKEN = "7654321", "caravan-test-secret", "tok-7a1c0e2f"
-NOW = 1740823200.0  # 2025-03-01 10:00:00 UTC
 CHINA = timezone(timedelta(hours=8))
 LONG_ID = "3000000000000000001"  # > 2^53: float64 reads it as 3000000000000000000
 OFFER, SPEC = "612000000001", "c0ffee00c0ffee00c0ffee00c0ffee00"
@@ -72,41 +76,8 @@ def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
-def form_of(request: httpx.Request) -> list[tuple[str, str]]:
-    return parse_qsl(request.content.decode("utf-8"), keep_blank_values=True)
-
-
-class Recorder:
-    """A MockTransport handler answering each request with the next scripted response."""
-
-    def __init__(self, *responses):
-        self.responses = list(responses)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        action = self.responses.pop(0)
-        if callable(action):
-            return action(request, dict(form_of(request)))
-        return action
-
-
 def fixture_response(name: str, status: int = 200) -> httpx.Response:
     return httpx.Response(status, content=fixture_bytes(name))
-
-
-def client_for(handler, sleeps=None, **kwargs) -> Client:
-    options = {
-        "app_key": KEY,
-        "app_secret": SECRET,
-        "access_token": TOKEN,
-        "refresh_token": "rt-5d0c91",
-        "base_url": BASE,
-        "transport": httpx.MockTransport(handler),
-        "sleep": (sleeps if sleeps is not None else []).append,
-        "clock": lambda: NOW,
-    }
-    return Client(**{**options, **kwargs})
 
 
 # ------------------------------------------------------------------------------ signing

@@ -49,14 +49,6 @@ FIRST_ORDER = "3000000000000000001"
 
 
 @pytest.fixture
-def gateway(monkeypatch) -> FakeGateway:
-    gateway = FakeGateway.seeded()
-    monkeypatch.setattr(platform, "TRANSPORT", gateway.transport())
-    monkeypatch.setattr(platform, "CLIENT_OPTIONS", {"sleep": lambda seconds: None})
-    return gateway
-
-
-@pytest.fixture
 def world(gateway):
     warehouse = WarehouseFactory(code="SZ", name="Shenzhen", address=SZ_ADDRESS)
     supplier = SupplierFactory(code="YK-CUPS", account=account_for(gateway))

@@ -10,7 +10,7 @@ import pytest
 
 from erp.models import Role
 from purchasing.models import PurchaseOrder, PurchaseOrderStatus, SupplierProduct
-from purchasing.services import DraftLine, platform, po_create, po_place_offline
+from purchasing.services import DraftLine, po_create, po_place_offline
 from tests.factories import LocationFactory, SkuFactory, UserFactory, WarehouseFactory
 from tests.purchasing.factories import (
     BLACK_SPEC,
@@ -20,20 +20,11 @@ from tests.purchasing.factories import (
     account_for,
     black_cup_offer,
 )
-from tests.purchasing.fake_gateway import FakeGateway
 from warehouse.models import StockLevel
 
 pytestmark = pytest.mark.django_db
 
 POS = "/api/v1/purchase-orders/"
-
-
-@pytest.fixture
-def gateway(monkeypatch) -> FakeGateway:
-    gateway = FakeGateway.seeded()
-    monkeypatch.setattr(platform, "TRANSPORT", gateway.transport())
-    monkeypatch.setattr(platform, "CLIENT_OPTIONS", {"sleep": lambda seconds: None})
-    return gateway
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from purchasing.models import (
 )
 from purchasing.services import (
     DraftLine,
-    platform,
     po_create,
     po_mark_paid,
     po_place_offline,
@@ -40,18 +39,9 @@ from tests.purchasing.factories import (
     account_for,
     black_cup_offer,
 )
-from tests.purchasing.fake_gateway import FakeGateway
 from warehouse.models import StockLevel
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def gateway(monkeypatch) -> FakeGateway:
-    gateway = FakeGateway.seeded()
-    monkeypatch.setattr(platform, "TRANSPORT", gateway.transport())
-    monkeypatch.setattr(platform, "CLIENT_OPTIONS", {"sleep": lambda seconds: None})
-    return gateway
 
 
 @pytest.fixture
@@ -317,8 +307,9 @@ def test_receive_into_a_bin(client, world):
         },
     )
 
+    receipt = po.receipts.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("purchasing:po-detail", args=[po.pk])
+    assert response["Location"] == reverse("purchasing:receipt-detail", args=[receipt.pk])
     level = StockLevel.objects.get(sku=world["cup"])
     assert (level.location.code, level.on_hand) == ("A-02", 8)
     po.refresh_from_db()
