@@ -24,48 +24,15 @@ import os
 import random
 import secrets
 import statistics
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
+
+from benchkit import raw_connection, setup_django
 
 SKUS = 5_000
 BINS = 100
 REPEATS = 3
 GOAL_SECONDS = 5.0
-
-
-def _setup_django() -> bool:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        print("bench_stocktake: skipped, needs DATABASE_URL=postgres://... (see bench/run.py)")
-        return False
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "erp.settings")
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        print("bench_stocktake: skipped, the default database is not PostgreSQL")
-        return False
-    return True
-
-
-def _raw_connection():
-    import psycopg
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    params = {
-        "dbname": db["NAME"],
-        "user": db.get("USER"),
-        "password": db.get("PASSWORD"),
-        "host": db.get("HOST"),
-        "port": db.get("PORT"),
-    }
-    return psycopg.connect(**{k: v for k, v in params.items() if v})
 
 
 def _create_world(prefix: str):
@@ -172,7 +139,7 @@ def _raw(warehouse, moves: int) -> float:
     in one transaction, rolled back; seconds until the last statement answered."""
     from django.utils import timezone
 
-    conn = _raw_connection()
+    conn = raw_connection()
     try:
         with conn.cursor() as cursor:
             start = time.perf_counter()
@@ -268,7 +235,7 @@ def _cleanup(prefix: str) -> None:
 
 
 def main() -> None:
-    if not _setup_django():
+    if not setup_django("bench_stocktake"):
         return
     from django.conf import settings
 

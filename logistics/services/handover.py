@@ -9,6 +9,7 @@ stays visible on the shipment and on the order's timeline.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 # Minutes to wait after the n-th failed platform confirmation; after the last, a person acts.
 CONFIRM_BACKOFF_MINUTES = (1, 5, 30, 120, 360, 720)
+# How long a worker holds a shipment it is confirming; a worker that died is retried after it.
+CONFIRM_LEASE = timedelta(minutes=10)
 FINAL_TRACKING = (TrackingStatus.DELIVERED, TrackingStatus.RETURNED)
 
 
@@ -182,7 +185,7 @@ def manifest_close(*, manifest: Manifest, user: User | None = None) -> CloseResu
     manifest.status = Manifest.Status.CLOSED
     manifest.closed_at = now
     manifest.save(update_fields=["status", "closed_at"])
-    transaction.on_commit(_queue_confirmations)
+    transaction.on_commit(queue_confirmations)
     return result
 
 
@@ -199,18 +202,48 @@ def manifest_totals(manifest_ids: Iterable[int]) -> dict[int, dict]:
 # ---------------------------------------------------------------------------- platforms
 
 
-def _queue_confirmations() -> None:
+CONFIRM_QUEUE_EVERY_S = 5.0
+_confirmations_queued_at: float | None = None  # _clock() of this process's last send
+_clock = time.monotonic
+
+
+def queue_confirmations() -> None:
+    """Queue ``confirm_due_shipments`` after the commit that shipped parcels (a pack-station
+    confirmation, a closed manifest).
+
+    Sending a task to the broker costs ~1-2 ms (kombu publish) on every parcel, and one task
+    confirms every due shipment (up to its limit), not just this one: so with a broker, a
+    process sends at most once per ``CONFIRM_QUEUE_EVERY_S``. The first parcel of a burst
+    sends at once (its commit is done: the task finds it); the others of that window are
+    picked up by the next send, or at the latest by beat, which runs the same task every
+    minute and confirms any shipment whose ``platform_next_attempt_at`` is due (``_ship``
+    sets it). Eager Celery (the embedded mode, no beat) runs the task every time."""
+    global _confirmations_queued_at
     from logistics.tasks import confirm_due_shipments
 
+    now = _clock()
+    last = _confirmations_queued_at
+    if (
+        not confirm_due_shipments.app.conf.task_always_eager
+        and last is not None
+        and now - last < CONFIRM_QUEUE_EVERY_S
+    ):
+        return
     confirm_due_shipments.delay()
+    _confirmations_queued_at = now
 
 
 def confirm_due(*, now=None, limit: int = 200, **connector_kwargs) -> dict[str, int]:
     """Confirm to the platforms every shipment whose (re)try is due. A refusal schedules the
     next try by ``CONFIRM_BACKOFF_MINUTES``; after the last one the shipment waits for a
-    person (its error stays on the shipment and on the order's timeline)."""
+    person (its error stays on the shipment and on the order's timeline).
+
+    Several runs may overlap (beat, the pack station's nudges, a person's retry): each claims a
+    shipment before telling the platform, by moving its next try ``CONFIRM_LEASE`` ahead only
+    if it is still the one read (a compare-and-set), so a platform is told once. Shipments
+    another run claimed meanwhile are counted as ``taken``."""
     now = now or timezone.now()
-    counts = {"confirmed": 0, "failed": 0, "skipped": 0}
+    counts = {"confirmed": 0, "failed": 0, "skipped": 0, "taken": 0}
     due = list(
         Shipment.objects.filter(
             platform_next_attempt_at__lte=now, platform_confirmed_at__isnull=True
@@ -220,6 +253,14 @@ def confirm_due(*, now=None, limit: int = 200, **connector_kwargs) -> dict[str, 
         .order_by("platform_next_attempt_at", "pk")[:limit]
     )
     for shipment in due:
+        claimed = Shipment.objects.filter(
+            pk=shipment.pk,
+            platform_confirmed_at__isnull=True,
+            platform_next_attempt_at=shipment.platform_next_attempt_at,
+        ).update(platform_next_attempt_at=now + CONFIRM_LEASE)
+        if not claimed:
+            counts["taken"] += 1
+            continue
         carrier = shipment.channel.carrier
         try:
             told = order_confirm_on_platform(

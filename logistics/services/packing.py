@@ -13,9 +13,14 @@ under warehouse, but warehouse never imports orders).
   so two scans of the last unit never both count.
 - ``pack_confirm`` first makes sure the parcel has a label (creating the shipment, or buying a
   pending waybill, outside any transaction: a carrier call must not hold row locks), then in
-  one transaction locks the session, the shipment and (through ``orders_ship``) the order, in
-  that order: a second confirm of the same parcel waits, then finds it confirmed and is
-  refused. Nothing ships twice.
+  one transaction locks the session, the shipment and (through ``order_ship_one``) the order
+  and its stock, in that order: a second confirm of the same parcel waits, then finds it
+  confirmed and is refused. Nothing ships twice. Many stations confirm at once (quick mode
+  a parcel a scan): the usual parcel (labelled) costs 6 round trips of statements written
+  once per process, not built by the ORM on every parcel (``_locked_parcel``,
+  ``order_ship_one``, ``stock_consume``, ``_save_confirmed``; ``bench/bench_warehouse_ops.py``
+  measures it), and the platform confirmation task is queued at most once per
+  ``handover.CONFIRM_QUEUE_EVERY_S`` per process (beat confirms the rest).
 - Single-item waves can skip the order scan (``pack_quick``): the scanned item packs the
   oldest order of the wave (or, without a wave, of the warehouse's labelled one-unit orders)
   that needs exactly that SKU; SKIP LOCKED lets two packers scanning the same SKU take two
@@ -28,9 +33,9 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
+from functools import cache, partial
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
@@ -41,6 +46,7 @@ from erp.errors import ServiceError
 from erp.models import User
 from erp.scopes import scope_stores, scope_warehouses
 from logistics.models import (
+    Carrier,
     OrderChannel,
     PackLine,
     PackSession,
@@ -48,12 +54,14 @@ from logistics.models import (
     PickWaveOrder,
     Shipment,
     ShipmentStatus,
+    ShippingChannel,
 )
+from logistics.services.handover import queue_confirmations
 from logistics.services.labels import write_labels_pdf
 from logistics.services.picking import order_units, wave_close_if_done
 from logistics.services.shipments import ShipmentError, shipment_buy_waybill, shipments_create
 from orders.models import Order, OrderStatus
-from orders.services import orders_ship
+from orders.services import OrderError, order_ship_one
 from warehouse.models import Reservation, Sku, Warehouse
 
 PACKABLE = (OrderStatus.ALLOCATED, OrderStatus.LABELLED)
@@ -206,13 +214,23 @@ def pack_start(*, code: str, user: User) -> PackSession:
     """Open (or resume) the parcel of the order ``code`` names, with a line per SKU of its
     reservations (bundles as their parts: what was picked)."""
     order = find_order(code=code, user=user)
-    return _open_session(order.pk, user)
+    try:
+        return _open_session(order.pk, user)
+    except IntegrityError as exc:  # its open session is locked: another station confirms it
+        raise PackBusy(
+            _("Order %(order)s is being confirmed at another station right now; scan it again.")
+            % {"order": _name(order)}
+        ) from exc
 
 
 @transaction.atomic
 def _open_session(order_id: int, user: User) -> PackSession:
     order = Order.objects.select_for_update(of=("self",)).get(pk=order_id)
     return _session_for_locked(order, user)
+
+
+class _Taken(Exception):
+    """The order found was claimed by another packer in the meantime (nothing written)."""
 
 
 def _session_for_locked(order: Order, user: User) -> PackSession:
@@ -224,8 +242,12 @@ def _session_for_locked(order: Order, user: User) -> PackSession:
             % {"order": _name(order), "status": OrderStatus(order.status).label.lower()}
         )
     now = timezone.now()
+    # Never wait for the session's row while holding the order's: confirming (``_ship``)
+    # locks the session first and the order after, so waiting here would deadlock. A
+    # session locked elsewhere (being confirmed or set aside this instant) is skipped, and
+    # creating another then fails on ``pack_one_open_session_per_order``: see ``pack_start``.
     existing = (
-        PackSession.objects.select_for_update(of=("self",))
+        PackSession.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("packer")
         .filter(order=order, status=PackSession.Status.OPEN)
         .first()
@@ -431,12 +453,7 @@ def pack_confirm(*, session: PackSession, user: User, weight_g: int | None = Non
     )
 
 
-def _queue_confirmations() -> None:
-    from logistics.tasks import confirm_due_shipments
-
-    confirm_due_shipments.delay()
-
-
+# A burst of parcels queues the platform confirmations once per process per this many seconds.
 class _NeedsLabel(Exception):
     """The parcel has no labelled shipment yet (nothing was written)."""
 
@@ -477,27 +494,141 @@ _SHIPMENT_FIELDS = (
     "channel__carrier__id",
     "channel__carrier__name",
 )
+# The rows of ``_parcel_query``, parents first: (path from the session, model, how it is read).
+# Joined ones by an alias: the two locked rows, and the order (as cheap to join as to look
+# up). The others by scalar subqueries on the parent's foreign key: each is planned alone,
+# where seven joined tables cost PostgreSQL ~1.3 ms of planning per parcel (join search),
+# more than all the rest of the confirmation. The packer is read only on an error path: it
+# is left to load then.
+_PARCEL_PARTS = (
+    ("", PackSession, "s"),
+    ("order", Order, "o"),
+    ("wave", PickWave, None),
+    ("shipment", Shipment, "sh"),
+    ("shipment__channel", ShippingChannel, None),
+    ("shipment__channel__carrier", Carrier, None),
+)
+
+
+@dataclass(frozen=True)
+class _ParcelQuery:
+    sql: str
+    # per part: (path, model, attnames, position of the pk among them)
+    parts: tuple[tuple[str, type[models.Model], list[str], int], ...]
+    # (column position, converters, column expression), as the ORM's compiler applies them
+    converters: tuple[tuple[int, list, models.Expression], ...]
+
+
+@cache
+def _parcel_query() -> _ParcelQuery:
+    """``_locked_parcel``'s statement, built once per process from ``_SESSION_FIELDS`` and
+    ``_SHIPMENT_FIELDS`` (what the ORM query of ``_ship``'s fallback loads), see
+    ``_PARCEL_PARTS``.
+
+    The ORM built that query (six joins, deferred fields, the EXISTS annotation) anew for
+    every parcel: ~6 ms of Python (measured on the busy 2-CPU bench machine), more than the
+    whole confirmation costs PostgreSQL. The SQL text is quoted model identifiers only; values go
+    as parameters: the session id, the labelled status. The ORM's converters of each column
+    are applied as its compiler would (SQLite returns naive datetimes without them)."""
+    qn = connection.ops.quote_name
+    wanted: dict[str, set[str]] = {path: set() for path, _model, _alias in _PARCEL_PARTS}
+    for name in (*_SESSION_FIELDS, *(f"shipment__{f}" for f in _SHIPMENT_FIELDS)):
+        path, _sep, field = name.rpartition("__")
+        if path in wanted:
+            wanted[path].add(field)
+    parts_by_path = {path: (model, alias) for path, model, alias in _PARCEL_PARTS}
+
+    def value_of(path: str, field: models.Field) -> str:
+        """The SQL expression of ``field`` of the part at ``path``."""
+        model, alias = parts_by_path[path]
+        if alias is not None:
+            return f"{alias}.{qn(field.column)}"
+        parent, _sep, name = path.rpartition("__")
+        key = value_of(parent, parts_by_path[parent][0]._meta.get_field(name))
+        if field.primary_key:
+            return key
+        return (
+            f"(SELECT x.{qn(field.column)} FROM {qn(model._meta.db_table)} x "  # noqa: S608
+            f"WHERE x.{qn(model._meta.pk.column)} = {key})"
+        )
+
+    columns, parts, converters = [], [], []
+    for path, model, _alias in _PARCEL_PARTS:
+        fields = [
+            f for f in model._meta.concrete_fields if {f.name, f.attname} & wanted[path]
+        ]  # _meta order, as from_db wants the values
+        for field in fields:
+            col = field.get_col("x")
+            convs = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if convs:
+                converters.append((len(columns), convs, col))
+            columns.append(value_of(path, field))
+        pk = [f.attname for f in fields].index(model._meta.pk.attname)
+        parts.append((path, model, [f.attname for f in fields], pk))
+
+    def table(model) -> str:
+        return qn(model._meta.db_table)
+
+    def col(model, name: str) -> str:
+        return qn(model._meta.get_field(name).column)
+
+    lock = " FOR UPDATE OF s, sh" if connection.features.has_select_for_update_of else ""
+    sql = f"""SELECT {", ".join(columns)}, EXISTS (
+    SELECT 1 FROM {table(PackLine)} pl
+    WHERE pl.{col(PackLine, "session")} = s.{col(PackSession, "id")}
+      AND pl.{col(PackLine, "scanned")} < pl.{col(PackLine, "expected")}
+)
+FROM {table(PackSession)} s
+JOIN {table(Shipment)} sh ON sh.{col(Shipment, "id")} = s.{col(PackSession, "shipment")}
+JOIN {table(Order)} o ON o.{col(Order, "id")} = s.{col(PackSession, "order")}
+WHERE s.{col(PackSession, "id")} = %s AND sh.{col(Shipment, "status")} = %s{lock}"""  # noqa: S608
+    return _ParcelQuery(sql=sql, parts=tuple(parts), converters=tuple(converters))
+
+
+def _locked_parcel(session_id: int) -> PackSession | None:
+    """The session with its labelled shipment, both rows locked (in one statement), with what
+    confirming reads: the session's order and wave, the shipment's channel and carrier, and
+    ``incomplete`` (a line not fully scanned). None when the session's own shipment is not
+    labelled (or there is no such session): nothing is locked then. The same rows and fields
+    as the ORM query ``_ship`` falls back to, but the packer's (loaded when read)."""
+    query = _parcel_query()
+    with connection.cursor() as cursor:
+        cursor.execute(query.sql, [session_id, ShipmentStatus.LABELLED])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    row = list(row)
+    for position, convs, col in query.converters:
+        for converter in convs:
+            row[position] = converter(row[position], col, connection)
+    db = connection.alias
+    objects: dict[str, models.Model | None] = {}
+    start = 0
+    for path, model, attnames, pk in query.parts:
+        values = row[start : start + len(attnames)]
+        start += len(attnames)
+        objects[path] = None if values[pk] is None else model.from_db(db, attnames, values)
+        if path:
+            parent, _sep, name = path.rpartition("__")
+            setattr(objects[parent], name, objects[path])
+    session = objects[""]
+    session.incomplete = bool(row[start])
+    return session
 
 
 @transaction.atomic
 def _ship(session_id: int, user: User, weight_g: int | None) -> tuple[PackSession, Shipment]:
-    # Lock order: session, shipment, then the order and its stock (orders_ship). Usually the
-    # session's own shipment is labelled: both rows are locked in one statement (an inner
-    # join). Otherwise (no label yet, or voided and bought again) the session is locked
-    # first and the live shipment looked up after it.
-    incomplete = PackLine.objects.filter(session=OuterRef("pk"), scanned__lt=F("expected"))
-    sessions = PackSession.objects.annotate(incomplete=Exists(incomplete))
-    session = (
-        sessions.select_for_update(of=("self", "shipment"))
-        .select_related("order", "wave", "packer", "shipment__channel__carrier")
-        .only(*_SESSION_FIELDS, *(f"shipment__{f}" for f in _SHIPMENT_FIELDS))
-        .filter(pk=session_id, shipment__status=ShipmentStatus.LABELLED)
-        .first()
-    )
+    # Lock order: session, shipment, then the order and its stock (order_ship_one). Usually
+    # the session's own shipment is labelled: both rows are locked in one statement (an inner
+    # join, _locked_parcel). Otherwise (no label yet, or voided and bought again) the session
+    # is locked first and the live shipment looked up after it.
+    session = _locked_parcel(session_id)
     shipment = session.shipment if session is not None else None
     if session is None:
+        incomplete = PackLine.objects.filter(session=OuterRef("pk"), scanned__lt=F("expected"))
         session = (
-            sessions.select_for_update(of=("self",))
+            PackSession.objects.annotate(incomplete=Exists(incomplete))
+            .select_for_update(of=("self",))
             .select_related("order", "wave", "packer")
             .only(*_SESSION_FIELDS)
             .get(pk=session_id)
@@ -550,37 +681,77 @@ def _ship(session_id: int, user: User, weight_g: int | None) -> tuple[PackSessio
             % {"order": name, "status": ShipmentStatus(shipment.status).label.lower()}
         )
     weight = weight_g or shipment.weight_g
-    shipped = orders_ship(
-        order_ids=[shipment.order_id],
-        user=user,
-        message=_("Packed at the pack station (%(weight)s g), %(carrier)s %(number)s.")
-        % {
-            "weight": weight,
-            "carrier": shipment.channel.carrier.name,
-            "number": shipment.tracking_number,
-        },
-    )
-    if shipped.failed:
-        raise PackError(
-            _("Order %(order)s could not ship: %(reason)s")
-            % {"order": name, "reason": shipped.failed[shipment.order_id]}
+    try:
+        order_ship_one(
+            order_id=shipment.order_id,
+            user=user,
+            message=_("Packed at the pack station (%(weight)s g), %(carrier)s %(number)s.")
+            % {
+                "weight": weight,
+                "carrier": shipment.channel.carrier.name,
+                "number": shipment.tracking_number,
+            },
         )
+    except OrderError as exc:
+        raise PackError(
+            _("Order %(order)s could not ship: %(reason)s") % {"order": name, "reason": exc}
+        ) from exc
     now = timezone.now()
     shipment.status = ShipmentStatus.SHIPPED
     shipment.shipped_at = now
     shipment.weight_g = weight
     if not shipment.platform_confirmed_at:
         shipment.platform_next_attempt_at = now
-    shipment.save(update_fields=["status", "shipped_at", "weight_g", "platform_next_attempt_at"])
     session.status = PackSession.Status.CONFIRMED
     session.confirmed_at = session.updated_at = now
     session.weight_g = weight
     session.shipment = shipment
-    session.save(update_fields=["status", "confirmed_at", "updated_at", "weight_g", "shipment"])
-    transaction.on_commit(_queue_confirmations)
+    _save_confirmed(session, shipment)
+    transaction.on_commit(queue_confirmations)
     if session.wave_id:
         transaction.on_commit(partial(wave_close_if_done, session.wave_id))
     return session, shipment
+
+
+# What confirming changes: saved by _save_confirmed, as save(update_fields=...) would.
+_CONFIRMED_FIELDS = (
+    (Shipment, ("status", "shipped_at", "weight_g", "platform_next_attempt_at")),
+    (PackSession, ("status", "confirmed_at", "updated_at", "weight_g", "shipment")),
+)
+
+
+@cache
+def _confirmed_sql() -> tuple[str, ...]:
+    """One ``UPDATE ... WHERE id = %s`` per model of ``_CONFIRMED_FIELDS``, from the models'
+    tables and columns (values go as parameters)."""
+    qn = connection.ops.quote_name
+    return tuple(
+        f"UPDATE {qn(model._meta.db_table)} SET "  # noqa: S608
+        + ", ".join(f"{qn(model._meta.get_field(name).column)} = %s" for name in names)
+        + f" WHERE {qn(model._meta.pk.column)} = %s"
+        for model, names in _CONFIRMED_FIELDS
+    )
+
+
+def _save_confirmed(session: PackSession, shipment: Shipment) -> None:
+    """``save(update_fields=...)`` of the shipment and the session, in one round trip on
+    PostgreSQL: the two ORM saves cost ~1 ms of Python per parcel (building the UPDATEs), the
+    database a fraction of that. Values are adapted by their fields, as the ORM does."""
+    writes = []
+    for sql, (model, names), obj in zip(
+        _confirmed_sql(), _CONFIRMED_FIELDS, (shipment, session), strict=True
+    ):
+        fields = [model._meta.get_field(name) for name in names]
+        params = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in fields]
+        writes.append((sql, [*params, obj.pk]))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "; ".join(sql for sql, _p in writes), [p for _s, ps in writes for p in ps]
+            )
+        else:
+            for sql, params in writes:
+                cursor.execute(sql, params)
 
 
 def label_needed(session: PackSession, shipment: Shipment) -> bool:
@@ -659,7 +830,7 @@ def pack_quick(
         try:
             session = _claim_single(user, sku, wave, warehouse)
             break
-        except IntegrityError:
+        except (IntegrityError, _Taken):
             continue
     if session is None:
         raise PackBusy(_("Other packers keep taking these orders; scan again."))
@@ -691,6 +862,9 @@ def _claim_single(
             _("No single-item order in %(where)s is waiting for %(sku)s.")
             % {"where": where, "sku": _sku_label(sku)}
         )
-    session = _session_for_locked(order, user)
+    try:
+        session = _session_for_locked(order, user)
+    except PackBusy as exc:  # claimed or shipped since the query's snapshot: the next one
+        raise _Taken from exc
     PackLine.objects.filter(session=session).update(scanned=F("expected"))
     return session

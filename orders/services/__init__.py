@@ -9,6 +9,7 @@ from orders.services.allocation import (
 )
 from orders.services.fulfilment import (
     order_confirm_on_platform,
+    order_ship_one,
     orders_mark_labelled,
     orders_ship,
     orders_short_picked,
@@ -52,6 +53,7 @@ __all__ = [
     "order_confirm_on_platform",
     "order_edit_address",
     "order_return_create",
+    "order_ship_one",
     "order_split",
     "orders_allocate",
     "orders_allocated",

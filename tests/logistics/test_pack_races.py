@@ -1,14 +1,18 @@
 """Waves and the pack station under contention on real PostgreSQL (skipped on SQLite): two
 packers confirming the same parcel ship it once, packers scanning the same item in a
-single-item wave take different orders, waves made at once never share an order, and marking a
-wave picked short while its parcels are being packed neither deadlocks nor drifts the ledger."""
+single-item wave take different orders, waves made at once never share an order, marking a
+wave picked short while its parcels are being packed neither deadlocks nor drifts the ledger,
+and stations confirming parcels of the same SKUs while stock is received never deadlock."""
 
 from __future__ import annotations
 
 import contextlib
+import threading
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 
 from erp.models import Role
 from logistics.models import PackSession, PickWaveOrder, Shipment, ShipmentStatus
@@ -27,6 +31,7 @@ from tests.factories import UserFactory, ensure_roles
 from tests.logistics.test_picking import make_floor
 from tests.warehouse.test_races import assert_no_database_errors, race
 from warehouse.models import StockMove
+from warehouse.services import stock_receive
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -123,6 +128,42 @@ def test_packers_scanning_the_same_item_take_different_orders(floor):
     call_command("check_stock")
 
 
+def test_scanning_an_order_while_its_parcel_is_confirmed_answers_at_once(floor):
+    """Confirming locks the session and then the order; opening a parcel locks the order and
+    then looks at its session. Waiting there for the session would deadlock (CI saw it)."""
+    order = floor.order([("MUG", 1)], labelled=True)
+    session = packed_session(floor, order)
+    other = UserFactory(username="second", roles=[Role.WAREHOUSE])
+    locked, release = threading.Event(), threading.Event()
+
+    def confirming():  # holds the session's row as ``_ship`` does while it works
+        try:
+            with transaction.atomic():
+                PackSession.objects.select_for_update().get(pk=session.pk)
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=confirming, daemon=True)
+    holder.start()
+    assert locked.wait(30)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '5s'")  # a wait fails as an OperationalError
+        with pytest.raises(PackBusy, match="being confirmed at another station"):
+            pack_start(code=order.external_id, user=other)
+        with pytest.raises(PackBusy, match="being confirmed at another station"):
+            pack_start(code=order.external_id, user=floor.worker)  # the packer's own, too
+    finally:
+        release.set()
+        holder.join(30)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert PackSession.objects.get(pk=session.pk).status == PackSession.Status.OPEN
+    assert pack_start(code=order.external_id, user=floor.worker).pk == session.pk
+
+
 def test_waves_made_at_once_never_share_an_order(floor):
     for _ in range(20):
         floor.order([("MUG", 1)])
@@ -166,4 +207,41 @@ def test_marking_a_wave_short_while_its_parcels_are_packed(floor):
     shipped = [o.pk for o in orders if statuses[o.pk] == OrderStatus.SHIPPED]
     assert not set(shipped) & set(picked.short_orders)
     assert StockMove.objects.filter(kind=StockMove.Kind.SHIPMENT).count() == 2 * len(shipped)
+    call_command("check_stock")
+
+
+def test_stations_confirming_parcels_of_the_same_skus_while_stock_arrives(floor):
+    """Three stations confirm parcels sharing SKUs (listed in either order, so their stock
+    is locked in pk order, not line order) while a receiver books stock of those SKUs (it
+    locks SKU, then level, too): every parcel ships once, none deadlocks, the ledger holds."""
+    specs = [[("MUG", 1), ("CASE", 2)], [("CASE", 1), ("MUG", 1)], [("LAMP", 1), ("MUG", 2)]]
+    sessions = [packed_session(floor, floor.order(specs[n % 3], labelled=True)) for n in range(9)]
+
+    def work(worker: int):
+        if worker == 3:
+            for n in range(12):
+                code = ("MUG", "CASE", "LAMP")[n % 3]
+                stock_receive(
+                    sku=floor.skus[code],
+                    location=floor.bins[{"MUG": "B-01", "CASE": "A-01", "LAMP": "C-05"}[code]],
+                    quantity=2,
+                    unit_cost=Decimal(6 + n % 3),
+                )
+            return None
+        return [
+            pack_confirm(session=session, user=floor.worker, weight_g=300).session.order_id
+            for session in sessions[worker::3]
+        ]
+
+    results = race(4, work)
+
+    assert_no_database_errors(results)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    shipped = sorted(pk for done in results[:3] for pk in done)
+    assert shipped == sorted(s.order_id for s in sessions)
+    assert set(Order.objects.filter(pk__in=shipped).values_list("status", flat=True)) == {
+        OrderStatus.SHIPPED
+    }
+    assert StockMove.objects.filter(kind=StockMove.Kind.SHIPMENT).count() == 18
+    assert PackSession.objects.filter(status=PackSession.Status.CONFIRMED).count() == 9
     call_command("check_stock")

@@ -1,7 +1,8 @@
 """The pack station's services: scanning an order in, its items (wrong SKU, one too many,
 partial, complete), confirming with the weight (stock consumed with its cost, order and
 shipment shipped, platform told), labels, resuming and packers in each other's way, and
-single-item quick packing."""
+single-item quick packing; the platform confirmations a burst of parcels queues, and the
+locked parcel read by hand-written SQL against the ORM query it replaces."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from erp.models import Role
 from logistics.models import PackLine, PackSession, PickWave, Shipment, ShipmentStatus
+from logistics.services import handover, packing
+from logistics.services.handover import confirm_due
 from logistics.services.packing import (
     STALE_AFTER,
     ExtraUnit,
@@ -315,3 +320,165 @@ def test_quick_mode_packs_the_oldest_single_item_order_needing_that_sku(floor):
     done = pack_quick(code="LAMP", user=floor.worker, warehouse=floor.warehouse)
     assert done.session.order_id == lamp.pk
     call_command("check_stock")
+
+
+# ---------------------------------------------------------------------------- lean confirm
+
+
+def packed(floor, lines=(("MUG", 1),)):
+    order = floor.order(list(lines), labelled=True)
+    session = pack_start(code=order.external_id, user=floor.worker)
+    for code, quantity in lines:
+        for _ in range(quantity):
+            pack_scan(session=session, code=code, user=floor.worker)
+    return order, session
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The platform-confirmation tasks sent (none runs), with Celery as deployed (not eager)
+    and the throttle's clock in the test's hands (``clock[0]``)."""
+    from logistics.tasks import confirm_due_shipments
+
+    calls: list[float] = []
+    clock = [1000.0]
+    monkeypatch.setattr(confirm_due_shipments, "delay", lambda: calls.append(clock[0]))
+    monkeypatch.setattr(handover, "_confirmations_queued_at", None)
+    monkeypatch.setattr(handover, "_clock", lambda: clock[0])
+    conf = confirm_due_shipments.app.conf
+    eager = conf.task_always_eager
+    conf.task_always_eager = False
+    yield calls, clock
+    conf.task_always_eager = eager
+
+
+def test_a_burst_of_parcels_queues_one_confirmation_task_and_beat_confirms_them_all(
+    floor, sent, django_capture_on_commit_callbacks
+):
+    calls, clock = sent
+    parcels = [packed(floor) for _ in range(4)]
+
+    for _order, session in parcels[:3]:
+        with django_capture_on_commit_callbacks(execute=True):
+            pack_confirm(session=session, user=floor.worker)
+        clock[0] += 1
+    assert calls == [1000.0]  # the first parcel's commit sent it; the next two did not
+    clock[0] += handover.CONFIRM_QUEUE_EVERY_S
+    with django_capture_on_commit_callbacks(execute=True):
+        pack_confirm(session=parcels[3][1], user=floor.worker)
+    assert len(calls) == 2  # the window passed: sent again
+
+    # every parcel is due, sent for or not: the task (beat's, every minute) confirms them all
+    shipments = Shipment.objects.filter(order__in=[order for order, _session in parcels])
+    assert all(s.platform_next_attempt_at is not None for s in shipments)
+    assert confirm_due()["skipped"] == 4  # manual stores are confirmed by hand
+    assert all(s.platform_attempts == 1 for s in shipments.all())
+
+
+def test_eager_celery_runs_the_confirmations_after_every_parcel(
+    floor, sent, django_capture_on_commit_callbacks
+):
+    from logistics.tasks import confirm_due_shipments
+
+    calls, _clock = sent
+    confirm_due_shipments.app.conf.task_always_eager = True  # the fixture puts it back
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            pack_confirm(session=packed(floor)[1], user=floor.worker)
+    assert len(calls) == 2
+
+
+def loaded(obj) -> dict:
+    deferred = obj.get_deferred_fields()
+    return {
+        f.attname: getattr(obj, f.attname)
+        for f in obj._meta.concrete_fields
+        if f.attname not in deferred
+    }
+
+
+def test_the_locked_parcel_is_what_the_orm_query_loads(floor, django_assert_num_queries):
+    order, session = packed(floor, [("MUG", 2), ("CASE", 1)])
+    wave = wave_create(warehouse=floor.warehouse, user=floor.worker)
+    now = timezone.now()
+    PickWave.objects.filter(pk=wave.pk).update(labels_printed_at=now)
+    PackSession.objects.filter(pk=session.pk).update(wave=wave, label_printed_at=now)
+    Shipment.objects.filter(order=order).update(platform_next_attempt_at=now)
+    PackLine.objects.filter(session=session, sku=floor.skus["CASE"]).update(scanned=0)
+    bare = packed(floor, [("LAMP", 1)])[1]  # no wave
+    PackSession.objects.filter(pk=bare.pk).update(packer=None)  # and no packer
+    paths = {
+        "session": lambda s: s,
+        "order": lambda s: s.order,
+        "wave": lambda s: s.wave,
+        "shipment": lambda s: s.shipment,
+        "channel": lambda s: s.shipment.channel,
+        "carrier": lambda s: s.shipment.channel.carrier,
+        "packer": lambda s: s.packer,  # loaded when read (an error message): not asserted 0
+    }
+
+    for pk in (session.pk, bare.pk):
+        with transaction.atomic():
+            raw = packing._locked_parcel(pk)
+            orm = (
+                PackSession.objects.annotate(
+                    incomplete=Exists(
+                        PackLine.objects.filter(session=OuterRef("pk"), scanned__lt=F("expected"))
+                    )
+                )
+                .select_related("order", "wave", "packer", "shipment__channel__carrier")
+                .only(
+                    *packing._SESSION_FIELDS,
+                    *(f"shipment__{f}" for f in packing._SHIPMENT_FIELDS),
+                )
+                .get(pk=pk)
+            )
+        assert raw.incomplete == orm.incomplete
+        for path, get in paths.items():
+            theirs = get(orm)
+            if path == "packer":
+                ours = get(raw)
+            else:
+                with django_assert_num_queries(0):
+                    ours = get(raw)
+                    values = {name: getattr(ours, name) for name in loaded(theirs)} if ours else {}
+            if theirs is None:
+                assert ours is None, path
+                continue
+            assert {name: getattr(ours, name) for name in loaded(theirs)} == loaded(theirs), path
+            if path != "packer":
+                assert values == loaded(theirs), path
+                for value in values.values():
+                    if hasattr(value, "tzinfo"):
+                        assert timezone.is_aware(value), path
+    assert raw.packer is None and raw.wave is None
+    with transaction.atomic():  # the first parcel is incomplete; its shipment labelled
+        assert packing._locked_parcel(session.pk).incomplete is True
+    Shipment.objects.filter(order=order).update(status=ShipmentStatus.PENDING)
+    with transaction.atomic():  # not labelled: the ORM fallback takes it
+        assert packing._locked_parcel(session.pk) is None
+
+
+def test_an_order_that_cannot_ship_leaves_the_parcel_as_it_was(floor):
+    moved, _session = packed(floor)
+    unreserved, second = packed(floor)
+    Order.objects.filter(pk=moved.pk).update(status=OrderStatus.ALLOCATED)
+    Reservation.objects.filter(reference=unreserved.reference).delete()
+
+    with pytest.raises(
+        PackError, match=rf"Order {moved.external_id} could not ship: A allocated order cannot"
+    ):
+        pack_confirm(session=_session, user=floor.worker, weight_g=400)
+    with pytest.raises(
+        PackError,
+        match=rf"Order {unreserved.external_id} could not ship: Nothing is reserved for "
+        rf"{unreserved.reference}",
+    ):
+        pack_confirm(session=second, user=floor.worker, weight_g=400)
+
+    assert not StockMove.objects.filter(kind=StockMove.Kind.SHIPMENT).exists()
+    assert set(PackSession.objects.values_list("status", flat=True)) == {"open"}
+    assert set(Shipment.objects.values_list("status", "weight_g", "shipped_at")) == {
+        (ShipmentStatus.LABELLED, 320, None)
+    }
+    assert Order.objects.get(pk=unreserved.pk).status == OrderStatus.LABELLED

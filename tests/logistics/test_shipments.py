@@ -378,6 +378,52 @@ def test_virtual_ship_confirms_at_label_and_retries_with_backoff(world):
     assert shipment.platform_next_attempt_at is None
 
 
+def test_overlapping_confirmation_runs_tell_the_platform_once(world, monkeypatch):
+    """Beat and a pack-station nudge may run at once: the second run finds the shipment
+    claimed by the first (which is still waiting for the platform) and leaves it alone."""
+    from logistics.services import handover
+
+    store = shopify_store(world, virtual_ship=True)
+    order = allocated(store, "5003")
+    shipment = shipments_create(order_ids=[order.pk], channel=world["channel"]).created[0]
+    told, nested = [], []
+
+    def platform(order, **kwargs):
+        told.append(order.pk)
+        nested.append(confirm_due())  # another worker's run, while this one waits
+        return True
+
+    monkeypatch.setattr(handover, "order_confirm_on_platform", platform)
+    counts = confirm_due()
+    assert told == [order.pk]
+    assert counts["confirmed"] == 1
+    assert nested == [{"confirmed": 0, "failed": 0, "skipped": 0, "taken": 0}]
+    shipment.refresh_from_db()
+    assert shipment.platform_confirmed_at is not None
+    assert shipment.platform_next_attempt_at is None
+
+
+def test_a_claim_of_a_run_that_died_expires(world, monkeypatch):
+    from logistics.services import handover
+
+    store = shopify_store(world, virtual_ship=True)
+    order = allocated(store, "5004")
+    shipment = shipments_create(order_ids=[order.pk], channel=world["channel"]).created[0]
+
+    def dies(order, **kwargs):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(handover, "order_confirm_on_platform", dies)
+    now = timezone.now()
+    with pytest.raises(RuntimeError):
+        confirm_due(now=now)
+    monkeypatch.setattr(handover, "order_confirm_on_platform", lambda order, **kw: True)
+    assert confirm_due(now=now + timedelta(minutes=1))["confirmed"] == 0  # still claimed
+    assert confirm_due(now=now + handover.CONFIRM_LEASE)["confirmed"] == 1
+    shipment.refresh_from_db()
+    assert shipment.platform_confirmed_at is not None
+
+
 def test_a_manual_store_has_nothing_to_confirm(world):
     order = allocated(world["store"], "5002")
     shipment = shipments_create(order_ids=[order.pk], channel=world["channel"]).created[0]
