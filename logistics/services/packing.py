@@ -35,15 +35,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache, partial
 
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 
+from erp import prepared
 from erp.errors import ServiceError
 from erp.models import User
+from erp.prepared import Prepared, column_type, ensure_prepared, forget_if_lost, numbered
 from erp.scopes import scope_stores, scope_warehouses
 from logistics.models import (
     Carrier,
@@ -444,10 +446,10 @@ def pack_confirm(*, session: PackSession, user: User, weight_g: int | None = Non
     carrier call), then ships the same way."""
     _check_weight(weight_g)
     try:
-        session, shipment = _ship(session.pk, user, weight_g)
+        session, shipment = _ship_retrying(session.pk, user, weight_g)
     except _NeedsLabel:
         _ready_shipment(_open_for(session, user), user, weight_g)
-        session, shipment = _ship(session.pk, user, weight_g)
+        session, shipment = _ship_retrying(session.pk, user, weight_g)
     return PackResult(
         session=session, shipment=shipment, label_needed=label_needed(session, shipment)
     )
@@ -585,6 +587,28 @@ WHERE s.{col(PackSession, "id")} = %s AND sh.{col(Shipment, "status")} = %s{lock
     return _ParcelQuery(sql=sql, parts=tuple(parts), converters=tuple(converters))
 
 
+# ``_parcel_query`` and ``_confirmed_sql`` prepared once per PostgreSQL session
+# (erp/prepared.py): planning them on every parcel cost the server more than running them.
+_PARCEL = Prepared(
+    "pack_parcel",
+    lambda: (
+        numbered(_parcel_query().sql),
+        [column_type(PackSession, "id"), column_type(Shipment, "status")],
+    ),
+)
+
+
+def _confirmed_statement(index: int) -> Prepared:
+    model, names = _CONFIRMED_FIELDS[index]
+    return Prepared(
+        f"pack_confirmed_{model._meta.model_name}",
+        lambda: (
+            numbered(_confirmed_sql()[index]),
+            [*(column_type(model, name) for name in names), column_type(model, "id")],
+        ),
+    )
+
+
 def _locked_parcel(session_id: int) -> PackSession | None:
     """The session with its labelled shipment, both rows locked (in one statement), with what
     confirming reads: the session's order and wave, the shipment's channel and carrier, and
@@ -592,8 +616,12 @@ def _locked_parcel(session_id: int) -> PackSession | None:
     labelled (or there is no such session): nothing is locked then. The same rows and fields
     as the ORM query ``_ship`` falls back to, but the packer's (loaded when read)."""
     query = _parcel_query()
+    sql = query.sql
+    if connection.vendor == "postgresql":
+        ensure_prepared(_PARCEL)
+        sql = _PARCEL.execute_sql
     with connection.cursor() as cursor:
-        cursor.execute(query.sql, [session_id, ShipmentStatus.LABELLED])
+        prepared.execute(cursor, sql, [session_id, ShipmentStatus.LABELLED.value])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -614,6 +642,19 @@ def _locked_parcel(session_id: int) -> PackSession | None:
     session = objects[""]
     session.incomplete = bool(row[start])
     return session
+
+
+def _ship_retrying(
+    session_id: int, user: User, weight_g: int | None
+) -> tuple[PackSession, Shipment]:
+    """``_ship``, once more when the session lost a prepared statement (its transaction was
+    rolled back whole: nothing was written); the second try prepares again."""
+    try:
+        return _ship(session_id, user, weight_g)
+    except DatabaseError as exc:
+        if not forget_if_lost(exc):
+            raise
+    return _ship(session_id, user, weight_g)
 
 
 @transaction.atomic
@@ -733,6 +774,9 @@ def _confirmed_sql() -> tuple[str, ...]:
     )
 
 
+_CONFIRMED = tuple(_confirmed_statement(i) for i in range(len(_CONFIRMED_FIELDS)))
+
+
 def _save_confirmed(session: PackSession, shipment: Shipment) -> None:
     """``save(update_fields=...)`` of the shipment and the session, in one round trip on
     PostgreSQL: the two ORM saves cost ~1 ms of Python per parcel (building the UPDATEs), the
@@ -746,8 +790,11 @@ def _save_confirmed(session: PackSession, shipment: Shipment) -> None:
         writes.append((sql, [*params, obj.pk]))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                "; ".join(sql for sql, _p in writes), [p for _s, ps in writes for p in ps]
+            ensure_prepared(*_CONFIRMED)
+            prepared.execute(
+                cursor,
+                "; ".join(statement.execute_sql for statement in _CONFIRMED),
+                [p for _s, ps in writes for p in ps],
             )
         else:
             for sql, params in writes:

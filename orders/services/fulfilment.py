@@ -12,7 +12,9 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from erp import prepared
 from erp.models import User
+from erp.prepared import Prepared, column_type, ensure_prepared, numbered
 from orders.models import RESERVED_STATES, Order, OrderEvent, OrderStatus, Platform
 from orders.platforms import CONNECTORS, PlatformError, connector_for
 from orders.services.allocation import BulkResult, release_order_stock
@@ -98,9 +100,14 @@ def order_ship_one(*, order_id: int, user: User | None = None, message: str = ""
     models (``_ship_one_sql``): each ORM statement cost ~0.5 ms of Python, the database's
     work a fraction of that. Locks: the order row first (after whatever the caller locked:
     the pack station, its session and shipment), then its stock (SKUs, then levels by pk)."""
-    lock, update, insert = _ship_one_sql()
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
+        ensure_prepared(*_SHIP_ONE)
+        lock, update, insert = (statement.execute_sql for statement in _SHIP_ONE)
+    else:
+        lock, update, insert = _ship_one_sql()
     with connection.cursor() as cursor:
-        cursor.execute(lock, [order_id])
+        prepared.execute(cursor, lock, [order_id])
         row = cursor.fetchone()
     if row is None:
         raise OrderError(_("No such order."))
@@ -125,9 +132,9 @@ def order_ship_one(*, order_id: int, user: User | None = None, message: str = ""
         ),
     ]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # one round trip
-            cursor.execute(
-                "; ".join(sql for sql, _p in writes), [p for _s, ps in writes for p in ps]
+        if postgresql:  # one round trip
+            prepared.execute(
+                cursor, "; ".join(sql for sql, _p in writes), [p for _s, ps in writes for p in ps]
             )
         else:
             for sql, params in writes:
@@ -156,6 +163,25 @@ def _ship_one_sql() -> tuple[str, str, str]:
         f"UPDATE {order} SET {status} = %s, {updated_at} = %s WHERE {pk} = %s",  # noqa: S608
         f"INSERT INTO {event} ({columns}) VALUES ({values})",  # noqa: S608
     )
+
+
+def _ship_one_types() -> tuple[list[str], list[str], list[str]]:
+    return (
+        [column_type(Order, "id")],
+        [column_type(Order, f) for f in ("status", "updated_at", "id")],
+        [f.db_type(connection) for f in _event_fields()],
+    )
+
+
+def _ship_one_statement(index: int) -> Prepared:
+    return Prepared(
+        ("ship_one_lock", "ship_one_update", "ship_one_event")[index],
+        lambda: (numbered(_ship_one_sql()[index]), _ship_one_types()[index]),
+    )
+
+
+# ``_ship_one_sql`` prepared once per PostgreSQL session (erp/prepared.py).
+_SHIP_ONE = tuple(_ship_one_statement(i) for i in range(3))
 
 
 @transaction.atomic

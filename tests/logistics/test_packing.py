@@ -482,3 +482,33 @@ def test_an_order_that_cannot_ship_leaves_the_parcel_as_it_was(floor):
         (ShipmentStatus.LABELLED, 320, None)
     }
     assert Order.objects.get(pk=unreserved.pk).status == OrderStatus.LABELLED
+
+
+@pytest.mark.postgres
+def test_a_parcel_confirms_after_the_session_lost_its_prepared_statements(floor):
+    """A pooler or ``DISCARD ALL`` may drop the statements prepared for confirming: the
+    confirmation fails on the first, rolls back whole, and goes through on a second try."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    parcels = []
+    for _ in range(2):
+        order = floor.order([("MUG", 1)], labelled=True)
+        session = pack_start(code=order.external_id, user=floor.worker)
+        pack_scan(session=session, code="MUG", user=floor.worker)
+        parcels.append((order, session))
+    pack_confirm(session=parcels[0][1], user=floor.worker, weight_g=300)  # prepares them
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+
+    with CaptureQueriesContext(connection) as sent:
+        result = pack_confirm(session=parcels[1][1], user=floor.worker, weight_g=310)
+
+    assert any(q["sql"].startswith("PREPARE") for q in sent.captured_queries)  # the retry
+    order = parcels[1][0]
+    assert result.session.status == PackSession.Status.CONFIRMED
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.SHIPPED
+    moves = StockMove.objects.filter(kind=StockMove.Kind.SHIPMENT, reference=order.reference)
+    assert list(moves.values_list("quantity", flat=True)) == [-1]  # written once
+    assert OrderEvent.objects.filter(order=order, to_status=OrderStatus.SHIPPED).count() == 1
+    call_command("check_stock")

@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
+from erp.prepared import Prepared
 from tests.factories import LocationFactory, SkuFactory, UserFactory, WarehouseFactory
 from tests.warehouse.test_races import assert_no_database_errors, race
 from warehouse.models import Reservation, StockLevel, StockMove
@@ -191,6 +192,12 @@ def test_a_reservation_on_a_level_not_locked_ships_nothing(warehouse, bins, monk
         stock_module,
         "_consume_lock_sql",
         lambda: lock_sql.rstrip().replace("FOR UPDATE OF sl", "LIMIT 1 FOR UPDATE OF sl"),
+    )
+    # the prepared statement is built once per process: a new one, from the patched text
+    monkeypatch.setattr(
+        stock_module,
+        "_CONSUME_LOCK",
+        Prepared("consume_lock", stock_module._consume_lock_prepared),
     )
 
     with pytest.raises(StockError, match="changed while shipping"):
