@@ -248,6 +248,34 @@ def test_the_picklist_holds_the_chinese_names_in_walking_order_and_a_sort_sheet(
     assert "WenQuanYi" in fonts  # real Chinese glyphs, not boxes
 
 
+def test_picklist_lines_in_blocks_keep_every_line_in_walking_order(floor, monkeypatch):
+    """The lines go to WeasyPrint in blocks (a long text costs it quadratic time): across
+    block and page boundaries no line is lost or moved."""
+    from logistics.services import picking
+
+    assert picking.PDF_BLOCK_LINES % 2 == 0  # the stripes run on from block to block
+    assert picking._blocks(list(range(45))) == [
+        list(range(0, 20)),
+        list(range(20, 40)),
+        list(range(40, 45)),
+    ]
+    monkeypatch.setattr(picking, "PDF_BLOCK_LINES", 2)
+    floor.order([("LAMP", 1), ("MUG", 2)])
+    floor.order([("CABLE", 1), ("CASE", 1)])
+    wave = wave_create(warehouse=floor.warehouse, user=floor.worker)
+
+    picklist, sort_sheet = pdf_text(picklist_pdf(wave)).split("Sort sheet")
+
+    rows = [row.split() for row in picklist.splitlines() if row.strip()[:1].isdigit()]
+    assert [row[:3] for row in rows if len(row) > 3 and row[1][:1] in "ABC"] == [
+        ["1", "A-01", "CASE"],
+        ["2", "A-02", "CABLE"],
+        ["3", "B-01", "MUG"],
+        ["4", "C-05", "LAMP"],
+    ]
+    assert len([row for row in sort_sheet.splitlines() if row.strip()[:1].isdigit()]) == 2
+
+
 @pytest.mark.skipif(not shutil.which("zbarimg"), reason="zbar-tools not installed")
 def test_the_wave_barcode_on_the_picklist_scans(floor, tmp_path):
     floor.order([("MUG", 1)])
