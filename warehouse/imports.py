@@ -702,6 +702,7 @@ def _apply_postgresql(parsed: _Parsed, plan: _Plan) -> ImportResult:
         # Each statement joins every row: skip the one that has nothing to do (the UPDATE also
         # when the file has no column but the code).
         if stored and sql["update"]:
+            cursor.execute(sql["lock"])
             cursor.execute(sql["update"], params)
             updated = cursor.rowcount
         if stored < plan.size:
@@ -739,14 +740,20 @@ def _postgresql_statements(present: list[str], with_empty: set[str]) -> dict[str
         )
     else:
         barcode_changes = "false"
-    update = ""
+    update = lock = ""
     if given:
+        where = (
+            f"WHERE s.{code} = t.{code} "
+            f"AND ({', '.join(f's.{q(c)}' for c in given)}) IS DISTINCT FROM ({', '.join(merged)})"
+        )
         update = (
             f"UPDATE {sku} s SET "
             + ", ".join(f"{q(c)} = {m}" for c, m in zip(given, merged, strict=True))
-            + f", {q('updated_at')} = %(now)s FROM sku_import t WHERE s.{code} = t.{code} "
-            f"AND ({', '.join(f's.{q(c)}' for c in given)}) IS DISTINCT FROM ({', '.join(merged)})"
+            + f", {q('updated_at')} = %(now)s FROM sku_import t {where}"
         )
+        # The UPDATE locks its rows in the join's order, the stock services lock SKUs by pk:
+        # the two could deadlock. So the rows to change are locked first, by pk.
+        lock = f"SELECT s.id FROM {sku} s, sku_import t {where} ORDER BY s.id FOR UPDATE OF s"
     return {
         "create": (
             f"CREATE TEMP TABLE sku_import ON COMMIT DROP AS "
@@ -770,6 +777,7 @@ def _postgresql_statements(present: list[str], with_empty: set[str]) -> dict[str
             f"ORDER BY 1"
         ),
         "vacate_barcodes": f"UPDATE {sku} SET {barcode} = '' WHERE {code} = ANY(%s)",
+        "lock": lock,
         "update": update,
         "insert": (
             f"INSERT INTO {sku} ({', '.join(fields)}, {q('is_bundle')}, {q('avg_cost')}, "

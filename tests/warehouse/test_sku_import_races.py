@@ -178,3 +178,36 @@ def test_a_database_error_in_the_import_is_not_hidden():
 
     assert len(outcome) == 1 and isinstance(outcome[0], DatabaseError)
     assert set(Sku.objects.values_list("name", flat=True)) == {"Old A", "Old B"}
+
+
+def test_an_import_and_a_stock_service_locking_skus_by_pk_never_deadlock():
+    """The stock services lock SKU rows by pk (receive, consume: the average cost). An import
+    listing the same SKUs in another order locks the rows it changes by pk too: it waits for
+    the stock transaction instead of holding one of its SKUs while waiting for another."""
+    low, high = SkuFactory(code="LOW", name="Low"), SkuFactory(code="HIGH", name="High")
+    assert low.pk < high.pk
+    data = csv_file("code,name", "HIGH,High 2", "LOW,Low 2")  # file order: high pk first
+    importing: list = []
+
+    def stock_transaction():
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '10s'")
+            Sku.objects.select_for_update().get(pk=low.pk)  # as a stock service: by pk
+            importing.extend(in_thread(lambda: sku_import(data=data, filename="skus.csv")))
+            wait_for_a_lock_wait()  # the import waits for LOW, holding nothing we need
+            Sku.objects.select_for_update().get(pk=high.pk)
+            Sku.objects.filter(pk__in=[low.pk, high.pk]).update(avg_cost=3)
+        return "stock"
+
+    thread, result = in_thread(stock_transaction)
+    thread.join(JOIN_TIMEOUT)
+    assert result == ["stock"], result
+    importer, outcome = importing
+    importer.join(JOIN_TIMEOUT)
+    assert not isinstance(outcome[0], DatabaseError), outcome
+    assert isinstance(outcome[0], ImportResult) and outcome[0].updated == 2
+    assert sorted(Sku.objects.values_list("code", "name", "avg_cost")) == [
+        ("HIGH", "High 2", 3),
+        ("LOW", "Low 2", 3),
+    ]
