@@ -498,8 +498,9 @@ def test_a_parcel_confirms_after_the_session_lost_its_prepared_statements(floor)
         pack_scan(session=session, code="MUG", user=floor.worker)
         parcels.append((order, session))
     pack_confirm(session=parcels[0][1], user=floor.worker, weight_g=300)  # prepares them
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")
+    with connection.cursor() as cursor:  # only these: the session's others stay prepared
+        for statement in (packing._PARCEL, *packing._CONFIRMED):
+            cursor.execute(f"DEALLOCATE {statement.name}")
 
     with CaptureQueriesContext(connection) as sent:
         result = pack_confirm(session=parcels[1][1], user=floor.worker, weight_g=310)
