@@ -40,6 +40,7 @@ from logistics.services.handover import (
 from logistics.services.labels import channel_output, labels_zpl, write_labels_pdf
 from logistics.services.pool import pool_load
 from logistics.services.shipments import (
+    queue_waybill_purchases,
     shipment_buy_waybill,
     shipment_set_tracking,
     shipments_create,
@@ -222,7 +223,10 @@ class ShipmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             channel=body.validated_data.get("channel"),
             tracking_numbers=numbers,
             user=request.user,
+            buy=False,
         )
+        # carrier purchases run as tasks: a pending shipment gets its number shortly after
+        result.created = queue_waybill_purchases(result.created, user=request.user)
         failed = {pk: _("No such order.") for pk in wanted - visible}
         failed.update(result.failed)
         return Response(

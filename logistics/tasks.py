@@ -20,12 +20,15 @@ def track_shipments_task() -> dict:
 
 
 @shared_task(acks_late=True, name="logistics.buy_waybill")
-def buy_waybill_task(shipment_id: int) -> str:
-    """Buy one waybill; a carrier refusal is stored on the shipment for the page to show."""
+def buy_waybill_task(shipment_id: int, user_id: int | None = None) -> str:
+    """Buy one waybill (for ``user_id``, who the order's timeline names); a carrier refusal is
+    stored on the shipment for the page to show."""
+    from erp.models import User
     from logistics.services.shipments import ShipmentError, shipment_buy_waybill
 
+    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
     try:
-        return shipment_buy_waybill(shipment_id).status
+        return shipment_buy_waybill(shipment_id, user=user).status
     except ShipmentError as exc:
         return str(exc)
 

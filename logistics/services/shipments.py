@@ -286,7 +286,8 @@ def shipments_create(
 ) -> ShipmentResult:
     """A shipment per order, each in its own transaction so one bad order doesn't stop the
     rest (its reason is named). Carrier-API channels buy their waybills after the shipments
-    are committed; ``buy=False`` leaves them pending (the API queues the purchase instead)."""
+    are committed; ``buy=False`` leaves them pending (the create page and the API then queue
+    the purchases: ``queue_waybill_purchases``)."""
     tracking_numbers = tracking_numbers or {}
     weights = weights or {}
     result = ShipmentResult()
@@ -315,6 +316,36 @@ def shipments_create(
                     log.info("waybill purchase for %s failed: %s", shipment.reference, exc)
                 shipment.refresh_from_db()
     return result
+
+
+def queue_waybill_purchases(
+    shipments: Sequence[Shipment], *, user: User | None = None
+) -> list[Shipment]:
+    """Buy the waybills of the pending ``shipments`` in the background, one Celery task each,
+    so that a page creating hundreds of carrier-API shipments answers at once rather than
+    after one carrier call per parcel; the shipment list polls until their numbers are in.
+    In the embedded mode (eager Celery) the tasks run here, one after another. When the
+    broker cannot be reached, the rest are bought here too. Returns the shipments as they are
+    now, in the same order."""
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from logistics.tasks import buy_waybill_task
+
+    pending = [s.pk for s in shipments if s.status == ShipmentStatus.PENDING]
+    for position, pk in enumerate(pending):
+        try:
+            buy_waybill_task.delay(pk, user.pk if user is not None else None)
+        except BrokerError:
+            log.exception("Broker unreachable: buying %d waybills inline", len(pending) - position)
+            for rest in pending[position:]:
+                try:
+                    shipment_buy_waybill(rest, user=user)
+                except ShipmentError as exc:
+                    log.info("waybill purchase for shipment %s failed: %s", rest, exc)
+            break
+    related = Shipment.objects.select_related("channel__carrier", "order__store", "warehouse")
+    fresh = related.in_bulk([s.pk for s in shipments])
+    return [fresh[s.pk] for s in shipments]
 
 
 # ---------------------------------------------------------------------------- carrier

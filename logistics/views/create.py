@@ -23,7 +23,7 @@ from logistics.models import (
     ShippingChannel,
     TrackingSource,
 )
-from logistics.services.shipments import shipments_create
+from logistics.services.shipments import queue_waybill_purchases, shipments_create
 from logistics.views.shipments import back_url, parse_ids, report_failures
 from orders.models import Order, OrderStatus
 from orders.selectors import order_queryset
@@ -132,7 +132,9 @@ def shipment_create(request: HttpRequest) -> HttpResponse:
             channel=override,
             tracking_numbers=numbers,
             user=request.user,
+            buy=False,
         )
+        result.created = queue_waybill_purchases(result.created, user=request.user)
         names = {o.pk: f"{o.store.code}/{o.external_id}" for o in ready}
         created, failed = len(result.created), len(result.failed)
         summary = ngettext("%(count)d shipment created", "%(count)d shipments created", created) % {
@@ -148,13 +150,27 @@ def shipment_create(request: HttpRequest) -> HttpResponse:
         report_failures(request, result.failed, names)
         pending = [s for s in result.created if s.status == ShipmentStatus.PENDING]
         for shipment in pending:
-            messages.warning(
+            if shipment.last_error:
+                messages.warning(
+                    request,
+                    _("%(order)s is waiting for its tracking number: %(error)s")
+                    % {
+                        "order": names.get(shipment.order_id, shipment.reference),
+                        "error": shipment.last_error,
+                    },
+                )
+        waiting = sum(1 for s in pending if not s.last_error)
+        if waiting:
+            messages.info(
                 request,
-                _("%(order)s is waiting for its tracking number: %(error)s")
-                % {
-                    "order": names.get(shipment.order_id, shipment.reference),
-                    "error": shipment.last_error or _("the carrier has not answered yet."),
-                },
+                ngettext(
+                    "%(count)d shipment is waiting for its tracking number from the carrier; "
+                    "the list below shows it when it arrives.",
+                    "%(count)d shipments are waiting for their tracking numbers from the "
+                    "carrier; the list below shows them as they arrive.",
+                    waiting,
+                )
+                % {"count": waiting},
             )
         if not result.created:
             query = {"orders": ",".join(str(o.pk) for o in ready), "next": back}

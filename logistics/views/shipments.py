@@ -4,6 +4,7 @@ shipment's page, label downloads and the progress of a background label batch.""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
@@ -152,6 +153,7 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
         request.GET, queryset=shipment_queryset(user=request.user), request=request
     )
     fresh = parse_ids(request.GET.get("ids", ""))
+    page = _labelled(page_of(request, filterset.qs))
     return render_list(
         request,
         "logistics/shipment_list.html",
@@ -159,7 +161,8 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
         {
             "nav": "shipments",
             "filter": filterset,
-            "page": _labelled(page_of(request, filterset.qs)),
+            "page": page,
+            "waiting": bool(fresh) and _waiting_for_numbers(page),
             "ordering": request.GET.get("ordering") or "-created_at",
             "statuses": ShipmentStatus.choices,
             "tracking_statuses": [(s.value, label) for s, label in TRACKING_STATUS_LABELS.items()],
@@ -168,6 +171,21 @@ def shipment_list(request: HttpRequest) -> HttpResponse:
             "detail_base": reverse("logistics:shipment-detail", args=[0])[: -len("0/")],
             "order_base": reverse("orders:order-detail", args=[0])[: -len("0/")],
         },
+    )
+
+
+WAIT_FOR_NUMBERS = timedelta(minutes=10)
+
+
+def _waiting_for_numbers(page) -> bool:
+    """Whether a just-created shipment on the page still waits for its queued waybill
+    purchase (pending, no error yet, created in the last ``WAIT_FOR_NUMBERS``): the list then
+    reloads itself every few seconds. A purchase lost with its worker stops the polling
+    after that time; the shipment stays pending with its Buy action."""
+    since = timezone.now() - WAIT_FOR_NUMBERS
+    return any(
+        s.status == ShipmentStatus.PENDING and not s.last_error and s.created_at >= since
+        for s in page
     )
 
 
