@@ -1,7 +1,9 @@
 """Shipping in a real Chromium: a staff user ticks three allocated orders on the order list,
 creates their shipments by the channel the rules chose (tracking numbers from the carrier's
 number pool), prints the three labels as one PDF; then a warehouse worker opens a manifest for
-that carrier, scans the three parcels in, hands them over, and the orders are shipped.
+that carrier, scans the three parcels in, hands them over, and the orders are shipped. And on a
+carrier-API channel: the list of the new shipments fills in the numbers the background
+purchases bring, without a reload.
 
 Screenshots go to /tmp/shots/ for a person to look at.
 """
@@ -12,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -303,3 +306,71 @@ def test_create_print_scan_and_hand_over(live_server, page: Page, world, shot, m
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     shot("logistics-12-manifest-zh")
     page.locator("select[name=language]").select_option("en")
+
+
+def test_carrier_numbers_appear_on_the_list_as_the_background_purchases_finish(
+    live_server, page: Page, world, shot, monkeypatch
+):
+    """A carrier-API channel: creating the shipments queues the waybill purchases (a worker
+    buys them); the list of the new shipments fills in their numbers by itself."""
+    from logistics import tasks
+    from logistics.models import (
+        Carrier,
+        ConnectorKind,
+        RateCardRow,
+        ShipmentStatus,
+        ShippingChannel,
+        TrackingSource,
+    )
+    from logistics.services import shipments as shipment_service
+    from tests.logistics.test_waybill_queue import carrier_4px
+
+    carrier = Carrier.objects.create(code="4PX", name="4PX", connector=ConnectorKind.FOURPX)
+    carrier.set_credentials({"app_key": "fpx-test-key", "app_secret": "fpx-test-secret"})
+    carrier.save()
+    fpx = ShippingChannel.objects.create(
+        carrier=carrier,
+        code="4PX-SPG",
+        service_code="F3",
+        name="4PX Singpost",
+        tracking_source=TrackingSource.CARRIER,
+    )
+    RateCardRow.objects.create(channel=fpx, country="*", weight_to_g=5000, first_price=20)
+    orders = world["orders"]
+    OrderChannel.objects.filter(order__in=orders).update(channel=fpx)
+    queued: list[tuple] = []
+    monkeypatch.setattr(tasks.buy_waybill_task, "delay", lambda *args: queued.append(args))
+    real = shipment_service.carrier_connector
+    monkeypatch.setattr(
+        shipment_service,
+        "carrier_connector",
+        lambda carrier, **kwargs: real(
+            carrier, transport=httpx.MockTransport(carrier_4px), sleep=lambda s: None, **kwargs
+        ),
+    )
+    log_in(page, live_server, "lin")
+
+    ids = ",".join(str(o.pk) for o in orders)
+    page.goto(f"{live_server.url}/logistics/shipments/new/?orders={ids}")
+    expect(page.locator("form.create-shipments tbody tr").first).to_contain_text("4PX-SPG")
+    page.get_by_role("button", name="Create 3 shipments").click()
+
+    # The page answered before any carrier call: the numbers are being bought.
+    expect(page.get_by_text("Buying tracking numbers from the carrier")).to_be_visible()
+    rows = page.locator("#shipment-results tbody tr")
+    expect(rows).to_have_count(3)
+    for row in rows.all():
+        expect(row).to_contain_text("Awaiting tracking number")
+    assert len(queued) == 3
+    shot("logistics-13-carrier-numbers-pending")
+
+    for shipment_id, user_id in queued:  # the worker
+        assert tasks.buy_waybill_task(shipment_id, user_id) == ShipmentStatus.LABELLED
+
+    # No reload: the list polls and shows the numbers, then stops polling.
+    for row in rows.all():
+        expect(row).to_contain_text("Labelled")
+        expect(row).to_contain_text(re.compile(r"4PX\d{12}CN"))
+    expect(page.get_by_text("Buying tracking numbers from the carrier")).to_have_count(0)
+    assert "ids=" in page.url  # still the list of the new shipments
+    shot("logistics-14-carrier-numbers-in")
