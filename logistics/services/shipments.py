@@ -387,6 +387,18 @@ def shipment_buy_waybill(
     )
     if shipment.status != ShipmentStatus.PENDING:
         return shipment
+    order = shipment.order
+    if order.status != OrderStatus.ALLOCATED:
+        # Deallocated, held or cancelled since the purchase was queued: a waybill bought now
+        # could not label the order (and the carrier may charge for it).
+        message = _("Order %(order)s is %(status)s now: no waybill bought.") % {
+            "order": order.external_id,
+            "status": OrderStatus(order.status).label.lower(),
+        }
+        Shipment.objects.filter(pk=shipment.pk, status=ShipmentStatus.PENDING).update(
+            last_error=message[:500]
+        )
+        raise ShipmentError(message)
     carrier = shipment.channel.carrier
     if carrier.connector == ConnectorKind.MANUAL:
         raise ShipmentError(_("%(carrier)s has no API: type the number.") % {"carrier": carrier})

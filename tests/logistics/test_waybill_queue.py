@@ -215,3 +215,28 @@ def test_the_api_queues_the_purchases_too(client_as, world, fpx, queued):
     body = response.json()
     assert [s["status"] for s in body["created"]] == ["pending", "pending"]
     assert sorted(pk for pk, _user in queued) == sorted(s["id"] for s in body["created"])
+
+
+def test_a_queued_purchase_for_an_order_deallocated_meanwhile_buys_nothing(
+    client, world, fpx, queued, monkeypatch
+):
+    from orders.services import orders_deallocate
+
+    orders = world.allocated(1, channel=fpx)
+    client.force_login(world.ops)
+    create_page(client, orders, fpx)
+    shipment = Shipment.objects.get()
+    assert orders_deallocate(order_ids=[orders[0].pk]).done == [orders[0].pk]
+    monkeypatch.setattr(
+        shipment_service,
+        "carrier_connector",
+        lambda *a, **k: pytest.fail("the carrier was called for a deallocated order"),
+    )
+
+    outcome = tasks.buy_waybill_task(shipment.pk, world.ops.pk)  # the worker, later
+
+    shipment.refresh_from_db()
+    assert shipment.status == ShipmentStatus.PENDING
+    assert "approved now: no waybill bought" in outcome
+    assert shipment.last_error == outcome
+    assert Order.objects.get(pk=orders[0].pk).status == OrderStatus.APPROVED
