@@ -14,7 +14,6 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -314,40 +313,16 @@ def test_carrier_numbers_appear_on_the_list_as_the_background_purchases_finish(
     """A carrier-API channel: creating the shipments queues the waybill purchases (a worker
     buys them); the list of the new shipments fills in their numbers by itself."""
     from logistics import tasks
-    from logistics.models import (
-        Carrier,
-        ConnectorKind,
-        RateCardRow,
-        ShipmentStatus,
-        ShippingChannel,
-        TrackingSource,
-    )
-    from logistics.services import shipments as shipment_service
+    from logistics.models import ShipmentStatus
+    from tests.logistics.factories_ops import fpx_channel, mock_carrier
     from tests.logistics.test_waybill_queue import carrier_4px
 
-    carrier = Carrier.objects.create(code="4PX", name="4PX", connector=ConnectorKind.FOURPX)
-    carrier.set_credentials({"app_key": "fpx-test-key", "app_secret": "fpx-test-secret"})
-    carrier.save()
-    fpx = ShippingChannel.objects.create(
-        carrier=carrier,
-        code="4PX-SPG",
-        service_code="F3",
-        name="4PX Singpost",
-        tracking_source=TrackingSource.CARRIER,
-    )
-    RateCardRow.objects.create(channel=fpx, country="*", weight_to_g=5000, first_price=20)
+    fpx = fpx_channel(max_weight_g=5000)
     orders = world["orders"]
     OrderChannel.objects.filter(order__in=orders).update(channel=fpx)
     queued: list[tuple] = []
     monkeypatch.setattr(tasks.buy_waybill_task, "delay", lambda *args: queued.append(args))
-    real = shipment_service.carrier_connector
-    monkeypatch.setattr(
-        shipment_service,
-        "carrier_connector",
-        lambda carrier, **kwargs: real(
-            carrier, transport=httpx.MockTransport(carrier_4px), sleep=lambda s: None, **kwargs
-        ),
-    )
+    mock_carrier(monkeypatch, carrier_4px)
     log_in(page, live_server, "lin")
 
     ids = ",".join(str(o.pk) for o in orders)

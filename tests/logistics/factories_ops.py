@@ -11,6 +11,7 @@ from decimal import Decimal
 from erp.models import Role
 from logistics.models import (
     Carrier,
+    ConnectorKind,
     OrderChannel,
     RateCardRow,
     Shipment,
@@ -32,6 +33,41 @@ from tests.factories import (
 from warehouse.services import stock_receive
 
 _numbers = itertools.count(1)
+
+
+def fpx_channel(*, max_weight_g: int = 2000) -> ShippingChannel:
+    """A 4PX channel bought through the carrier's API (test credentials), priced everywhere."""
+    carrier = Carrier.objects.create(code="4PX", name="4PX", connector=ConnectorKind.FOURPX)
+    carrier.set_credentials({"app_key": "fpx-test-key", "app_secret": "fpx-test-secret"})
+    carrier.save()
+    channel = ShippingChannel.objects.create(
+        carrier=carrier,
+        code="4PX-SPG",
+        service_code="F3",
+        name="4PX Singpost",
+        tracking_source=TrackingSource.CARRIER,
+    )
+    RateCardRow.objects.create(
+        channel=channel, country="*", weight_to_g=max_weight_g, first_price=20
+    )
+    return channel
+
+
+def mock_carrier(monkeypatch, handler) -> None:
+    """Every carrier connector the shipment services open talks to ``handler`` (an
+    ``httpx.MockTransport`` handler) instead of the network, without waiting between retries."""
+    import httpx
+
+    from logistics.services import shipments as shipment_service
+
+    real = shipment_service.carrier_connector
+    monkeypatch.setattr(
+        shipment_service,
+        "carrier_connector",
+        lambda carrier, **kwargs: real(
+            carrier, transport=httpx.MockTransport(handler), sleep=lambda s: None, **kwargs
+        ),
+    )
 
 
 def pool_channel(

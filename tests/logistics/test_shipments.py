@@ -58,6 +58,7 @@ from tests.factories import (
     WarehouseFactory,
     normalized_order,
 )
+from tests.logistics.factories_ops import fpx_channel
 from warehouse.models import StockLevel, StockMove
 
 pytestmark = pytest.mark.django_db
@@ -486,23 +487,8 @@ def test_labels_come_in_pick_order_as_one_pdf(world):
 FPX = Path("tests/fixtures/carriers/4px")
 
 
-def fpx_channel(world) -> ShippingChannel:
-    carrier = Carrier.objects.create(code="4PX", name="4PX", connector=ConnectorKind.FOURPX)
-    carrier.set_credentials({"app_key": "fpx-test-key", "app_secret": "fpx-test-secret"})
-    carrier.save()
-    channel = ShippingChannel.objects.create(
-        carrier=carrier,
-        code="4PX-SPG",
-        service_code="F3",
-        name="4PX Singpost",
-        tracking_source=TrackingSource.CARRIER,
-    )
-    RateCardRow.objects.create(channel=channel, country="*", weight_to_g=2000, first_price=20)
-    return channel
-
-
 def test_a_retried_purchase_never_buys_twice_and_keeps_the_label_as_it_came(world):
-    channel = fpx_channel(world)
+    channel = fpx_channel()
     label_pdf = Path("tests/fixtures/carriers/label_100x100.pdf").read_bytes()
     seen = {"create": 0, "orders_at_carrier": 0}
 
@@ -553,7 +539,7 @@ def test_a_retried_purchase_never_buys_twice_and_keeps_the_label_as_it_came(worl
 
 
 def test_a_carrier_refusal_is_kept_on_the_pending_shipment(world):
-    channel = fpx_channel(world)
+    channel = fpx_channel()
 
     def refusing(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=(FPX / "create_invalid_postcode.json").read_bytes())

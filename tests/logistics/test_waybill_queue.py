@@ -16,18 +16,14 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from logistics import tasks
 from logistics.models import (
-    Carrier,
-    ConnectorKind,
     OrderChannel,
-    RateCardRow,
     Shipment,
     ShipmentStatus,
     ShippingChannel,
-    TrackingSource,
 )
 from logistics.services import shipments as shipment_service
 from orders.models import Order, OrderStatus
-from tests.logistics.factories_ops import make_world
+from tests.logistics.factories_ops import fpx_channel, make_world, mock_carrier
 
 pytestmark = pytest.mark.django_db
 
@@ -42,18 +38,7 @@ def world():
 
 @pytest.fixture
 def fpx(world) -> ShippingChannel:
-    carrier = Carrier.objects.create(code="4PX", name="4PX", connector=ConnectorKind.FOURPX)
-    carrier.set_credentials({"app_key": "fpx-test-key", "app_secret": "fpx-test-secret"})
-    carrier.save()
-    channel = ShippingChannel.objects.create(
-        carrier=carrier,
-        code="4PX-SPG",
-        service_code="F3",
-        name="4PX Singpost",
-        tracking_source=TrackingSource.CARRIER,
-    )
-    RateCardRow.objects.create(channel=channel, country="*", weight_to_g=2000, first_price=20)
-    return channel
+    return fpx_channel()
 
 
 def carrier_4px(request: httpx.Request) -> httpx.Response:
@@ -79,14 +64,7 @@ def carrier_4px(request: httpx.Request) -> httpx.Response:
 @pytest.fixture
 def carrier_api(monkeypatch):
     """Every carrier connector talks to ``carrier_4px`` (no network)."""
-    real = shipment_service.carrier_connector
-    monkeypatch.setattr(
-        shipment_service,
-        "carrier_connector",
-        lambda carrier, **kwargs: real(
-            carrier, transport=httpx.MockTransport(carrier_4px), sleep=lambda s: None, **kwargs
-        ),
-    )
+    mock_carrier(monkeypatch, carrier_4px)
 
 
 @pytest.fixture
