@@ -74,7 +74,7 @@ def test_prepared_inside_a_transaction_outlives_its_rollback():
     statement = _statement("test_rollback")
 
     class Abort(Exception):
-        pass
+        """Raised to roll the block back."""
 
     with pytest.raises(Abort), transaction.atomic():
         ensure_prepared(statement)
