@@ -93,3 +93,18 @@ def black_cup_offer(supplier: Supplier, **fields) -> SupplierProduct:
 
 def money(value: str) -> Decimal:
     return Decimal(value)
+
+
+def supplier_world(gateway: FakeGateway) -> dict:
+    """The Shenzhen warehouse with a bin, and the black-cup supplier whose 1688 account talks
+    to ``gateway``: what the 1688 ordering tests start from."""
+    from tests.factories import LocationFactory, WarehouseFactory
+
+    warehouse = WarehouseFactory(code="SZ", name="Shenzhen", address=SZ_ADDRESS)
+    supplier = SupplierFactory(code="YK-CUPS", account=account_for(gateway))
+    return {
+        "warehouse": warehouse,
+        "supplier": supplier,
+        "offer": black_cup_offer(supplier),
+        "bin": LocationFactory(warehouse=warehouse, code="A-01"),
+    }

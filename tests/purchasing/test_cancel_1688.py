@@ -37,8 +37,11 @@ from purchasing.services import (
     po_receive,
     po_sync,
 )
-from tests.factories import LocationFactory, UserFactory, WarehouseFactory
-from tests.purchasing.factories import SZ_ADDRESS, SupplierFactory, account_for, black_cup_offer
+from tests.factories import UserFactory
+from tests.purchasing.factories import (
+    SupplierFactory,
+    supplier_world,
+)
 from tests.purchasing.fake_gateway import (
     BASE,
     KEY,
@@ -257,16 +260,8 @@ def test_the_gateway_refuses_to_cancel_a_paid_order_in_1688s_shape():
 # ------------------------------------------------------------------------------ service
 @pytest.fixture
 def world(db, gateway):
-    warehouse = WarehouseFactory(code="SZ", name="Shenzhen", address=SZ_ADDRESS)
-    supplier = SupplierFactory(code="YK-CUPS", account=account_for(gateway))
-    offer = black_cup_offer(supplier)
-    return {
-        "warehouse": warehouse,
-        "supplier": supplier,
-        "offer": offer,
-        "bin": LocationFactory(warehouse=warehouse, code="A-01"),
-        "buyer": UserFactory(username="chen", display_name="Chen Buyer", roles=[Role.PURCHASING]),
-    }
+    buyer = UserFactory(username="chen", display_name="Chen Buyer", roles=[Role.PURCHASING])
+    return {**supplier_world(gateway), "buyer": buyer}
 
 
 def draft(world, quantity: int = 10, supplier: Supplier | None = None) -> PurchaseOrder:

@@ -28,15 +28,14 @@ from purchasing.services import (
     supplier_product_fill,
     sync_open_orders,
 )
-from tests.factories import LocationFactory, SkuFactory, WarehouseFactory
+from tests.factories import SkuFactory, WarehouseFactory
 from tests.purchasing.factories import (
     BLACK_SPEC,
     OFFER,
-    SZ_ADDRESS,
     WHITE_SPEC,
     SupplierFactory,
     account_for,
-    black_cup_offer,
+    supplier_world,
 )
 from tests.purchasing.fake_gateway import FakeGateway, fixture, processed_then_timeout, timeout
 
@@ -50,15 +49,7 @@ FIRST_ORDER = "3000000000000000001"
 
 @pytest.fixture
 def world(gateway):
-    warehouse = WarehouseFactory(code="SZ", name="Shenzhen", address=SZ_ADDRESS)
-    supplier = SupplierFactory(code="YK-CUPS", account=account_for(gateway))
-    offer = black_cup_offer(supplier)
-    return {
-        "warehouse": warehouse,
-        "supplier": supplier,
-        "offer": offer,
-        "bin": LocationFactory(warehouse=warehouse, code="A-01"),
-    }
+    return supplier_world(gateway)
 
 
 def draft(world, quantity: int = 10, **kwargs) -> PurchaseOrder:
